@@ -1,0 +1,4 @@
+"""Portico contracts: the workflow graph, node configs, messages and topology names.
+
+The only code the services share.
+"""

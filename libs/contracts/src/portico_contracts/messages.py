@@ -1,0 +1,155 @@
+"""Every message that crosses RabbitMQ: commands (imperative), node traffic, status events.
+
+Each carries `schema_version`, a unique `message_id` and the `tenant_id` it belongs to.
+Consumers refuse (dead-letter) anything that does not validate against these models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from portico_contracts.graph import WorkflowGraph
+
+SCHEMA_VERSION = 1
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: Literal[1] = SCHEMA_VERSION
+    message_id: str = Field(default_factory=new_id, min_length=1, max_length=100)
+    tenant_id: str = Field(min_length=1, max_length=100)
+
+
+# --- commands: gateway (and later cron/webhooks) → orchestrator ---------------------------------
+
+
+class StartExecution(Message):
+    """Run `graph` (a snapshot of one saved version) from `trigger_node_id` with `payload`."""
+
+    execution_id: str = Field(min_length=1, max_length=100)
+    workflow_id: str = Field(min_length=1, max_length=100)
+    workflow_version: int = Field(ge=1)
+    graph: WorkflowGraph
+    trigger_node_id: str
+    payload: Any = None
+    mode: Literal["manual", "webhook", "cron", "event", "test"] = "manual"
+
+
+class CancelExecution(Message):
+    execution_id: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+# --- node traffic: orchestrator ↔ executors -------------------------------------------------------
+
+
+class NodeError(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    message: str
+    type: str = "NodeError"
+    retryable: bool = False
+    details: dict[str, Any] | None = None
+
+
+class ExecutionInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    workflow_id: str
+    started_at: datetime
+
+
+class NodeReady(Message):
+    """Run one attempt of one node. `context` is what its templates may read.
+
+    `context` = {"trigger": …, "nodes": {ancestor_id: {"output": …}}, "execution": {…}};
+    `inputs` = outputs of the predecessors whose edges into this node are active (an error edge
+    carries the failed node's error).
+    """
+
+    execution_id: str
+    workflow_id: str
+    node_id: str
+    node_type: str
+    attempt: int = Field(ge=1)
+    config: dict[str, Any]
+    credential_id: str | None = None
+    credential_grant: str | None = None
+    timeout_s: float | None = None
+    trigger: Any = None
+    nodes: dict[str, Any] = Field(default_factory=dict)
+    execution: ExecutionInfo
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    dispatched_at: datetime = Field(default_factory=utcnow)
+
+    def template_context(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "nodes": self.nodes,
+            "execution": self.execution.model_dump(mode="json"),
+            "input": self.inputs,
+        }
+
+
+class NodeResult(Message):
+    """One attempt's outcome; `suspended` asks to be dispatched again at `resume_at`."""
+
+    execution_id: str
+    node_id: str
+    attempt: int = Field(ge=1)
+    status: Literal["succeeded", "failed", "suspended"]
+    output: Any = None
+    branch: str | None = None
+    error: NodeError | None = None
+    resume_at: datetime | None = None
+    started_at: datetime
+    finished_at: datetime
+
+
+# --- status events: orchestrator → gateways (→ WebSocket clients) ---------------------------------
+
+ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+NodeRunStatus = Literal[
+    "queued", "running", "retrying", "succeeded", "failed", "skipped", "cancelled"
+]
+TERMINAL_EXECUTION_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+TERMINAL_NODE_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+
+StatusEventType = Literal[
+    "execution.started",
+    "execution.succeeded",
+    "execution.failed",
+    "execution.cancelled",
+    "node.running",
+    "node.retrying",
+    "node.succeeded",
+    "node.failed",
+    "node.skipped",
+    "node.cancelled",
+]
+
+
+class StatusEvent(Message):
+    """Something happened to an execution. `seq` counts from 1 per execution, without gaps."""
+
+    execution_id: str
+    workflow_id: str
+    seq: int = Field(ge=1)
+    type: StatusEventType
+    at: datetime = Field(default_factory=utcnow)
+    node_id: str | None = None
+    status: str
+    attempt: int | None = None
+    output: Any = None
+    error: NodeError | None = None

@@ -1,0 +1,231 @@
+"""One pydantic config model per node type, and the registry the rest of Portico reads.
+
+String fields are Jinja templates unless marked `NOT_TEMPLATED` (a JSONata expression, say):
+the executors render every other string right before the node runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NOT_TEMPLATED: dict[str, Any] = {"x-portico-template": False}
+
+
+class NodeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def untemplated_fields(cls) -> frozenset[str]:
+        return frozenset(
+            name
+            for name, field in cls.model_fields.items()
+            if isinstance(field.json_schema_extra, dict)
+            and field.json_schema_extra.get("x-portico-template") is False
+        )
+
+
+class ManualTriggerConfig(NodeConfig):
+    """Started from the editor or `POST /api/workflows/{id}/run`; its output is the payload."""
+
+    sample_payload: dict[str, Any] | None = Field(
+        default=None,
+        description="Example payload the editor offers when you run the workflow by hand.",
+        json_schema_extra=NOT_TEMPLATED,
+    )
+
+
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class HttpConfig(NodeConfig):
+    """Call an HTTP endpoint. Non-2xx responses fail the node unless `allow_non_2xx` is set."""
+
+    method: HttpMethod = "GET"
+    url: str = Field(min_length=1, description="Absolute http(s) URL; templates allowed.")
+    query: dict[str, Any] = Field(default_factory=dict, description="Query-string parameters.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    body_type: Literal["none", "json", "form", "raw"] = "none"
+    body: Any = Field(
+        default=None,
+        description="JSON value for `json`, an object of fields for `form`, a string for `raw`.",
+    )
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
+    allow_non_2xx: bool = Field(default=False, description="Succeed on any status code.")
+    follow_redirects: bool = True
+    response_format: Literal["auto", "json", "text"] = Field(
+        default="auto", description="`auto` parses JSON when the response says it is JSON."
+    )
+
+    @model_validator(mode="after")
+    def _body_matches_type(self) -> HttpConfig:
+        if self.body_type == "none" and self.body is not None:
+            raise ValueError(
+                "body is set but body_type is 'none': set body_type to json, form or raw"
+            )
+        if self.body_type == "form" and not isinstance(self.body, dict):
+            raise ValueError("body_type 'form' needs body to be an object of field names to values")
+        if self.body_type == "raw" and not isinstance(self.body, str):
+            raise ValueError("body_type 'raw' needs body to be a string")
+        return self
+
+
+class TransformConfig(NodeConfig):
+    """Reshape data: a JSONata `expression`, or a `mapping` of output fields to templates.
+
+    The JSONata input is `{"trigger", "nodes", "execution", "input"}`, the same names templates see.
+    """
+
+    expression: str | None = Field(
+        default=None, description="A JSONata expression.", json_schema_extra=NOT_TEMPLATED
+    )
+    mapping: dict[str, Any] | None = Field(
+        default=None, description="Output field names to values or templates."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TransformConfig:
+        if (self.expression is None) == (self.mapping is None):
+            raise ValueError("set exactly one of `expression` (JSONata) or `mapping`")
+        if self.expression is not None:
+            from portico_contracts.jsonata_check import jsonata_error
+
+            problem = jsonata_error(self.expression)
+            if problem:
+                raise ValueError(f"expression: {problem}")
+        return self
+
+
+ConditionOperator = Literal[
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "contains",
+    "not_contains",
+    "matches",
+    "exists",
+    "not_exists",
+]
+
+
+class ConditionRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    value: Any = Field(description="Usually a template such as `{{ nodes.x.output.plan }}`.")
+    operator: ConditionOperator
+    compare_to: Any = None
+    branch: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+    @model_validator(mode="after")
+    def _operands(self) -> ConditionRule:
+        if self.operator in ("exists", "not_exists"):
+            return self
+        if self.compare_to is None and self.operator not in ("eq", "ne"):
+            raise ValueError(f"operator '{self.operator}' needs compare_to")
+        if self.operator == "matches" and isinstance(self.compare_to, str):
+            try:
+                re.compile(self.compare_to)
+            except re.error as exc:
+                raise ValueError(f"compare_to is not a valid regular expression: {exc}") from exc
+        return self
+
+
+class ConditionConfig(NodeConfig):
+    """Pick one branch: the first rule that matches, else `default_branch`."""
+
+    rules: list[ConditionRule] = Field(min_length=1)
+    default_branch: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]+$")
+
+    @field_validator("default_branch")
+    @classmethod
+    def _not_error(cls, value: str) -> str:
+        if value == "error":
+            raise ValueError("'error' is reserved for error edges; pick another branch name")
+        return value
+
+    @model_validator(mode="after")
+    def _no_error_branch(self) -> ConditionConfig:
+        if any(rule.branch == "error" for rule in self.rules):
+            raise ValueError("'error' is reserved for error edges; pick another branch name")
+        return self
+
+    def branches(self) -> set[str]:
+        return {rule.branch for rule in self.rules} | {self.default_branch}
+
+
+class MergeConfig(NodeConfig):
+    """Wait for every active input; output them keyed by node id, or as a list."""
+
+    mode: Literal["by_node", "list"] = "by_node"
+
+
+class WaitConfig(NodeConfig):
+    """Pause the branch: for `seconds`, or until the ISO-8601 time `until` (a template)."""
+
+    seconds: float | None = Field(default=None, ge=0, le=30 * 24 * 3600)
+    until: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> WaitConfig:
+        if (self.seconds is None) == (self.until is None):
+            raise ValueError("set exactly one of `seconds` or `until`")
+        return self
+
+
+@dataclass(frozen=True)
+class NodeType:
+    name: str
+    config_model: type[NodeConfig]
+    category: Literal["trigger", "action", "logic"]
+    label: str
+    description: str
+    needs_credential: bool = False
+
+    @property
+    def is_trigger(self) -> bool:
+        return self.category == "trigger"
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.config_model.model_json_schema()
+
+
+NODE_TYPES: dict[str, NodeType] = {
+    t.name: t
+    for t in [
+        NodeType(
+            "trigger.manual",
+            ManualTriggerConfig,
+            "trigger",
+            "Manual trigger",
+            "Run by hand or through the API; outputs the run payload.",
+        ),
+        NodeType(
+            "http",
+            HttpConfig,
+            "action",
+            "HTTP request",
+            "Call an HTTP API; JSON responses are parsed.",
+        ),
+        NodeType(
+            "transform",
+            TransformConfig,
+            "logic",
+            "Transform",
+            "Reshape data with JSONata or a field mapping.",
+        ),
+        NodeType(
+            "condition", ConditionConfig, "logic", "Condition", "Route to one branch by rules."
+        ),
+        NodeType("merge", MergeConfig, "logic", "Merge", "Join branches."),
+        NodeType("wait", WaitConfig, "logic", "Wait", "Pause for a while or until a time."),
+    ]
+}
+
+# Edges leaving a failed node through this handle carry its error.
+ERROR_HANDLE = "error"

@@ -1,0 +1,108 @@
+"""The orchestrator's RPC surface (queue `orchestrator.rpc`): requests and replies.
+
+Every request carries the caller's `tenant_id`; the orchestrator filters every query by it, so
+another tenant's execution is simply not found.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from portico_contracts.messages import ExecutionStatus, NodeError, NodeRunStatus, StatusEvent
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tenant_id: str = Field(min_length=1)
+
+
+class GetExecution(_Query):
+    op: Literal["get_execution"] = "get_execution"
+    execution_id: str
+
+
+class ListExecutions(_Query):
+    op: Literal["list_executions"] = "list_executions"
+    workflow_id: str | None = None
+    status: ExecutionStatus | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+
+
+class EventsSince(_Query):
+    """Status events of one execution with seq > `after_seq`, oldest first."""
+
+    op: Literal["events_since"] = "events_since"
+    execution_id: str
+    after_seq: int = Field(default=0, ge=0)
+    limit: int = Field(default=1000, ge=1, le=5000)
+
+
+class CancelExecutionRequest(_Query):
+    """Cancel and reply with the execution as it now is (cancelled, or already terminal)."""
+
+    op: Literal["cancel_execution"] = "cancel_execution"
+    execution_id: str
+    reason: str | None = None
+
+
+OrchestratorQuery = Annotated[
+    GetExecution | ListExecutions | EventsSince | CancelExecutionRequest,
+    Field(discriminator="op"),
+]
+
+
+class NodeRunView(BaseModel):
+    node_id: str
+    node_type: str
+    status: NodeRunStatus
+    attempt: int
+    input: Any = None
+    output: Any = None
+    error: NodeError | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ExecutionSummary(BaseModel):
+    id: str
+    workflow_id: str
+    workflow_version: int
+    status: ExecutionStatus
+    mode: str
+    trigger_node_id: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: NodeError | None = None
+    last_seq: int = 0
+
+
+class ExecutionDetail(ExecutionSummary):
+    payload: Any = None
+    node_runs: list[NodeRunView] = Field(default_factory=list)
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionSummary]
+    next_cursor: str | None = None
+
+
+class EventsPage(BaseModel):
+    events: list[StatusEvent]
+    last_seq: int
+
+
+class RpcError(BaseModel):
+    code: Literal["not_found", "invalid_request", "conflict", "internal"]
+    message: str
+
+
+class RpcReply(BaseModel):
+    """Every RPC reply: exactly one of `result` or `error`."""
+
+    result: dict[str, Any] | None = None
+    error: RpcError | None = None

@@ -1,0 +1,1 @@
+"""Portico credentials service."""

@@ -1,0 +1,1 @@
+"""Portico orchestrator service."""

@@ -1,0 +1,105 @@
+"""Test infrastructure: a real PostgreSQL database and RabbitMQ vhost of this run's own.
+
+Where a Docker engine answers, they come from testcontainers; otherwise (our machines and CI)
+from the servers on 127.0.0.1, isolated by a fresh database and vhost named after this run and
+dropped at the end. `PORTICO_TEST_DATABASE_URL` / `PORTICO_TEST_AMQP_URL` point at others.
+
+Every test sees `PORTICO_DATABASE_URL` and `PORTICO_AMQP_URL` set to the isolated ones, so
+each service's `Settings()` and any subprocess it starts land there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+
+LOCAL_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_AMQP_ROOT = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@dataclass(frozen=True)
+class Infra:
+    database_url: str  # SQLAlchemy asyncpg URL, as PORTICO_DATABASE_URL takes it
+    amqp_url: str
+    run_id: str
+
+    def env(self) -> dict[str, str]:
+        return {"PORTICO_DATABASE_URL": self.database_url, "PORTICO_AMQP_URL": self.amqp_url}
+
+
+def _docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    return probe.returncode == 0
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    run_id = f"portico_test_{uuid.uuid4().hex[:10]}"
+    explicit_db = os.environ.get("PORTICO_TEST_DATABASE_URL")
+    explicit_amqp = os.environ.get("PORTICO_TEST_AMQP_URL")
+    if explicit_db and explicit_amqp:
+        yield _activate(Infra(explicit_db, explicit_amqp, run_id))
+    elif _docker_answers():
+        yield from _containers(run_id)
+    else:
+        yield from _local_servers(run_id)
+
+
+def _activate(infra: Infra) -> Infra:
+    os.environ.update(infra.env())
+    from portico.migrate import upgrade_all
+
+    upgrade_all(infra.database_url)
+    return infra
+
+
+def _local_servers(run_id: str) -> Iterator[Infra]:
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(LOCAL_PG_ADMIN)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{run_id}"'))
+    _rabbitmqctl("add_vhost", run_id)
+    _rabbitmqctl("set_permissions", "-p", run_id, "guest", ".*", ".*", ".*")
+    try:
+        yield _activate(
+            Infra(
+                database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{run_id}",
+                amqp_url=f"{LOCAL_AMQP_ROOT}{run_id}",
+                run_id=run_id,
+            )
+        )
+    finally:
+        _rabbitmqctl("delete_vhost", run_id)
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{run_id}" WITH (FORCE)'))
+
+
+def _containers(run_id: str) -> Iterator[Infra]:
+    from testcontainers.postgres import PostgresContainer
+    from testcontainers.rabbitmq import RabbitMqContainer
+
+    with (
+        PostgresContainer("postgres:16", driver="asyncpg") as pg,
+        RabbitMqContainer("rabbitmq:3.13") as rabbit,
+    ):
+        amqp = (
+            f"amqp://guest:guest@{rabbit.get_container_host_ip()}:{rabbit.get_exposed_port(5672)}/"
+        )
+        yield _activate(Infra(pg.get_connection_url(), amqp, run_id))
