@@ -1,0 +1,73 @@
+"""The `portico` command: run every service locally, or one of them, or the migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+
+from portico.preflight import PreflightError, check_infrastructure
+from portico.settings import LauncherSettings
+
+SERVICES = ("gateway", "orchestrator", "executors", "credentials")
+
+
+def _run_service(name: str, argv: list[str]) -> None:
+    module = importlib.import_module(f"portico_{name}.__main__")
+    entry: Callable[[list[str] | None], None] = module.main
+    entry(argv)
+
+
+def _is_built(name: str) -> bool:
+    """A service package without an `app` module is still a placeholder and is not started."""
+    return importlib.util.find_spec(f"portico_{name}.app") is not None
+
+
+def _migrate(settings: LauncherSettings) -> None:
+    from portico.migrate import upgrade_all
+
+    done = upgrade_all(settings.database_url)
+    print(f"migrations applied: {', '.join(done) or 'none'}")
+
+
+def _preflight_or_exit(settings: LauncherSettings) -> None:
+    try:
+        asyncio.run(check_infrastructure(settings))
+    except PreflightError as exc:
+        sys.exit(f"portico: {exc}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portico", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="migrate, then run every service (restarting any that die)")
+    up.add_argument("--no-migrate", action="store_true", help="skip the migrations")
+    commands.add_parser("migrate", help="create the database if needed and apply migrations")
+    for name in SERVICES:
+        service = commands.add_parser(name, help=f"run the {name} service alone", add_help=False)
+        service.add_argument("args", nargs=argparse.REMAINDER, help="passed to the service")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command in SERVICES:
+        _run_service(args.command, args.args)
+        return
+    settings = LauncherSettings()
+    _preflight_or_exit(settings)
+    if args.command == "migrate":
+        _migrate(settings)
+        return
+    if not args.no_migrate:
+        _migrate(settings)
+    from portico.supervisor import run_all
+
+    sys.exit(asyncio.run(run_all(settings, [n for n in SERVICES if _is_built(n)])))
+
+
+if __name__ == "__main__":
+    main()
