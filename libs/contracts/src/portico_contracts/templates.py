@@ -61,8 +61,20 @@ def _date(value: Any, fmt: str = "%Y-%m-%dT%H:%M:%S%z") -> str:
     return _as_datetime(value).strftime(fmt)
 
 
+class _DataFirstEnvironment(ImmutableSandboxedEnvironment):
+    """`a.items` means the key "items" of a JSON object, not the dict method of that name.
+
+    Workflow data is JSON, so a key always wins over a Python attribute of the container.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 def _build_environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _DataFirstEnvironment(
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
     env.filters.update({"tojson": _tojson, "fromjson": _fromjson, "date": _date})

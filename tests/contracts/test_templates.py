@@ -1,0 +1,57 @@
+"""Templates: sandboxed, strict, native values for whole expressions, our filters."""
+
+from __future__ import annotations
+
+import pytest
+
+from portico_contracts.templates import TemplateRenderError, check_template, render_value
+
+CONTEXT = {
+    "trigger": {"items": [1, 2], "name": "ada", "raw": '{"k": 5}'},
+    "nodes": {"fetch": {"output": {"status": 200}}},
+    "execution": {"id": "e1", "started_at": "2026-11-22T10:00:00+00:00"},
+}
+
+
+def test_whole_expression_keeps_native_type() -> None:
+    assert render_value("{{ trigger.items }}", CONTEXT) == [1, 2]
+    assert render_value(" {{ nodes.fetch.output.status }} ", CONTEXT) == 200
+
+
+def test_mixed_text_renders_a_string() -> None:
+    assert render_value("n={{ trigger.items | length }}", CONTEXT) == "n=2"
+
+
+def test_nested_structures_render_and_plain_strings_pass_through() -> None:
+    value = {"a": ["{{ trigger.name | upper }}", "plain"], "b": 3}
+    assert render_value(value, CONTEXT) == {"a": ["ADA", "plain"], "b": 3}
+
+
+def test_filters() -> None:
+    assert render_value("{{ trigger.raw | fromjson }}", CONTEXT) == {"k": 5}
+    assert render_value("{{ trigger.items | tojson }}", CONTEXT) == "[1, 2]"
+    assert render_value("{{ execution.started_at | date('%Y') }}", CONTEXT) == "2026"
+    assert render_value("{{ trigger.missing | default('x') }}", CONTEXT) == "x"
+
+
+@pytest.mark.parametrize("source", ["{{ nope }}", "{{ trigger.missing }}", "a {{ nodes.x.y }}"])
+def test_undefined_is_an_error_naming_the_field(source: str) -> None:
+    with pytest.raises(TemplateRenderError) as caught:
+        render_value({"url": source}, CONTEXT)
+    assert caught.value.path == "url"
+
+
+@pytest.mark.parametrize(
+    "source", ["{{ trigger.__class__ }}", "{{ trigger.items.append(3) }}", "{{ range(10) }}"]
+)
+def test_sandbox_refuses_unsafe_access(source: str) -> None:
+    with pytest.raises(TemplateRenderError):
+        render_value(source, CONTEXT)
+
+
+def test_check_template_reports_syntax_errors() -> None:
+    assert check_template("{{ a.b }}") is None
+    assert check_template("no template") is None
+    reason = check_template("{% if x %}")
+    assert reason is not None
+    assert "syntax" in reason
