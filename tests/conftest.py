@@ -10,29 +10,15 @@ each service's `Settings()` and any subprocess it starts land there too.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import asyncpg
 import pytest
 
-LOCAL_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOCAL_AMQP_ROOT = "amqp://guest:guest@127.0.0.1:5672/"
-
-
-@dataclass(frozen=True)
-class Infra:
-    database_url: str  # SQLAlchemy asyncpg URL, as PORTICO_DATABASE_URL takes it
-    amqp_url: str
-    run_id: str
-
-    def env(self) -> dict[str, str]:
-        return {"PORTICO_DATABASE_URL": self.database_url, "PORTICO_AMQP_URL": self.amqp_url}
+from portico.cluster import Infra, isolated_infra
 
 
 def _docker_answers() -> bool:
@@ -40,10 +26,6 @@ def _docker_answers() -> bool:
         return False
     probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
     return probe.returncode == 0
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -68,27 +50,9 @@ def _activate(infra: Infra) -> Infra:
 
 
 def _local_servers(run_id: str) -> Iterator[Infra]:
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(LOCAL_PG_ADMIN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{run_id}"'))
-    _rabbitmqctl("add_vhost", run_id)
-    _rabbitmqctl("set_permissions", "-p", run_id, "guest", ".*", ".*", ".*")
-    try:
-        yield _activate(
-            Infra(
-                database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{run_id}",
-                amqp_url=f"{LOCAL_AMQP_ROOT}{run_id}",
-                run_id=run_id,
-            )
-        )
-    finally:
-        _rabbitmqctl("delete_vhost", run_id)
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{run_id}" WITH (FORCE)'))
+    with isolated_infra() as infra:
+        os.environ.update(infra.env())
+        yield infra
 
 
 def _containers(run_id: str) -> Iterator[Infra]:

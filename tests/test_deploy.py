@@ -27,8 +27,10 @@ def _known_settings() -> set[str]:
         except ModuleNotFoundError:
             continue
         classes += [
-            value for value in vars(module).values()
-            if isinstance(value, type) and issubclass(value, BaseSettings)
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseSettings)
             and value is not BaseSettings
         ]
     for settings_class in classes:
@@ -43,9 +45,7 @@ def _services() -> dict[str, dict[str, Any]]:
 
 
 def test_every_portico_service_is_in_compose() -> None:
-    commands = {
-        tuple(s["command"][:2]) for s in _services().values() if s.get("command")
-    }
+    commands = {tuple(s["command"][:2]) for s in _services().values() if s.get("command")}
     for name in ("gateway", "orchestrator", "executors"):
         assert ("portico", name) in commands
 

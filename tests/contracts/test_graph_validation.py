@@ -28,9 +28,21 @@ def test_valid_graph_with_every_node_type() -> None:
             TRIGGER,
             {"id": "fetch", "type": "http", "config": {"url": "https://x.test/{{ trigger.id }}"}},
             {"id": "shape", "type": "transform", "config": {"expression": "nodes.fetch.output"}},
-            {"id": "route", "type": "condition", "config": {
-                "rules": [{"value": "{{ nodes.shape.output.n }}", "operator": "gt",
-                           "compare_to": 3, "branch": "big"}], "default_branch": "small"}},
+            {
+                "id": "route",
+                "type": "condition",
+                "config": {
+                    "rules": [
+                        {
+                            "value": "{{ nodes.shape.output.n }}",
+                            "operator": "gt",
+                            "compare_to": 3,
+                            "branch": "big",
+                        }
+                    ],
+                    "default_branch": "small",
+                },
+            },
             {"id": "pause", "type": "wait", "config": {"seconds": 0.1}},
             {"id": "join", "type": "merge"},
         ],
@@ -50,19 +62,26 @@ def test_valid_graph_with_every_node_type() -> None:
 
 
 def test_cycle_names_the_nodes_on_it() -> None:
-    found = problems(graph(
-        [TRIGGER, {"id": "a", "type": "merge"}, {"id": "b", "type": "merge"}],
-        [{"source": "start", "target": "a"}, {"source": "a", "target": "b"},
-         {"source": "b", "target": "a"}],
-    ))
+    found = problems(
+        graph(
+            [TRIGGER, {"id": "a", "type": "merge"}, {"id": "b", "type": "merge"}],
+            [
+                {"source": "start", "target": "a"},
+                {"source": "a", "target": "b"},
+                {"source": "b", "target": "a"},
+            ],
+        )
+    )
     assert ("cycle", "a") in found
 
 
 def test_self_loop_dangling_edge_and_duplicate_ids() -> None:
-    found = problems(graph(
-        [TRIGGER, {"id": "a", "type": "merge"}, {"id": "a", "type": "merge"}],
-        [{"source": "a", "target": "a"}, {"source": "start", "target": "ghost"}],
-    ))
+    found = problems(
+        graph(
+            [TRIGGER, {"id": "a", "type": "merge"}, {"id": "a", "type": "merge"}],
+            [{"source": "a", "target": "a"}, {"source": "start", "target": "ghost"}],
+        )
+    )
     assert ("self_loop", "a") in found
     assert ("dangling_edge", "ghost") in found
     assert ("duplicate_node_id", "a") in found
@@ -70,20 +89,32 @@ def test_self_loop_dangling_edge_and_duplicate_ids() -> None:
 
 def test_trigger_rules() -> None:
     assert ("no_trigger", None) in problems(graph([{"id": "a", "type": "merge"}]))
-    found = problems(graph(
-        [TRIGGER, {"id": "a", "type": "merge"}], [{"source": "a", "target": "start"}]
-    ))
+    found = problems(
+        graph([TRIGGER, {"id": "a", "type": "merge"}], [{"source": "a", "target": "start"}])
+    )
     assert ("edge_into_trigger", "start") in found
 
 
 def test_unknown_type_bad_config_and_bad_template_are_all_reported() -> None:
     with pytest.raises(GraphValidationError) as caught:
-        validate_graph(graph([
-            TRIGGER,
-            {"id": "x", "type": "teleport"},
-            {"id": "h", "type": "http", "config": {"method": "FETCH", "url": "https://a.test"}},
-            {"id": "t", "type": "transform", "config": {"mapping": {"a": "{{ nodes.h.output "}}},
-        ]))
+        validate_graph(
+            graph(
+                [
+                    TRIGGER,
+                    {"id": "x", "type": "teleport"},
+                    {
+                        "id": "h",
+                        "type": "http",
+                        "config": {"method": "FETCH", "url": "https://a.test"},
+                    },
+                    {
+                        "id": "t",
+                        "type": "transform",
+                        "config": {"mapping": {"a": "{{ nodes.h.output "}},
+                    },
+                ]
+            )
+        )
     by_node = {p.node_id: p for p in caught.value.problems}
     assert by_node["x"].code == "unknown_node_type"
     assert "teleport" in by_node["x"].message
@@ -94,22 +125,32 @@ def test_unknown_type_bad_config_and_bad_template_are_all_reported() -> None:
 
 
 def test_condition_edges_need_a_known_branch() -> None:
-    cond = {"id": "c", "type": "condition", "config": {
-        "rules": [{"value": 1, "operator": "eq", "compare_to": 1, "branch": "yes"}]}}
-    found = problems(graph(
-        [TRIGGER, cond, {"id": "a", "type": "merge"}, {"id": "b", "type": "merge"}],
-        [{"source": "start", "target": "c"}, {"source": "c", "target": "a"},
-         {"source": "c", "target": "b", "source_handle": "maybe"}],
-    ))
+    cond = {
+        "id": "c",
+        "type": "condition",
+        "config": {"rules": [{"value": 1, "operator": "eq", "compare_to": 1, "branch": "yes"}]},
+    }
+    found = problems(
+        graph(
+            [TRIGGER, cond, {"id": "a", "type": "merge"}, {"id": "b", "type": "merge"}],
+            [
+                {"source": "start", "target": "c"},
+                {"source": "c", "target": "a"},
+                {"source": "c", "target": "b", "source_handle": "maybe"},
+            ],
+        )
+    )
     assert ("missing_branch", "c") in found
     assert ("unknown_branch", "c") in found
 
 
 def test_handles_only_exist_on_conditions() -> None:
-    found = problems(graph(
-        [TRIGGER, {"id": "a", "type": "merge"}],
-        [{"source": "start", "target": "a", "source_handle": "yes"}],
-    ))
+    found = problems(
+        graph(
+            [TRIGGER, {"id": "a", "type": "merge"}],
+            [{"source": "start", "target": "a", "source_handle": "yes"}],
+        )
+    )
     assert found == [("unknown_handle", "start")]
 
 
@@ -124,14 +165,21 @@ def test_transform_needs_exactly_one_mode_and_valid_jsonata() -> None:
     found = problems(graph([TRIGGER, {"id": "t", "type": "transform", "config": {}}]))
     assert found == [("invalid_config", "t")]
     with pytest.raises(GraphValidationError) as caught:
-        validate_graph(graph([TRIGGER, {"id": "t", "type": "transform",
-                                        "config": {"expression": "$sum("}}]))
+        validate_graph(
+            graph([TRIGGER, {"id": "t", "type": "transform", "config": {"expression": "$sum("}}])
+        )
     assert "JSONata" in caught.value.problems[0].message
 
 
 def test_jsonata_expression_is_not_treated_as_a_template() -> None:
-    validate_graph(graph([TRIGGER, {"id": "t", "type": "transform",
-                                    "config": {"expression": '{"a": trigger.b}'}}]))
+    validate_graph(
+        graph(
+            [
+                TRIGGER,
+                {"id": "t", "type": "transform", "config": {"expression": '{"a": trigger.b}'}},
+            ]
+        )
+    )
 
 
 def test_retry_delay_grows_and_is_capped() -> None:
