@@ -1,0 +1,158 @@
+"""Portico benchmarks. `python -m bench.run [chain|parallel|throughput|all]` prints the figures.
+
+- chain:      a chain of 40 trivial transform nodes; per-node overhead p50/p99 (target p50 ≤ 5 ms)
+- parallel:   20 parallel 100 ms waits joined by a merge; makespan (target ≤ 250 ms)
+- throughput: trigger → 1 node, 32 concurrent clients; runs per second
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+from tests.e2e.client import Portico, receive
+
+from bench.harness import percentile, running_cluster, signed_up, ts
+from portico.cluster import LocalCluster
+
+
+def chain_graph(length: int) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "trigger.manual"}]
+    edges = []
+    previous = "start"
+    for index in range(length):
+        node_id = f"n{index}"
+        nodes.append({"id": node_id, "type": "transform", "config": {"mapping": {"i": index}}})
+        edges.append({"source": previous, "target": node_id})
+        previous = node_id
+    return {"name": f"chain of {length}", "nodes": nodes, "edges": edges}
+
+
+def fan_out_graph(width: int, seconds: float) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [
+        {"id": "start", "type": "trigger.manual"},
+        {"id": "join", "type": "merge"},
+    ]
+    edges = []
+    for index in range(width):
+        nodes.append({"id": f"w{index}", "type": "wait", "config": {"seconds": seconds}})
+        edges += [
+            {"source": "start", "target": f"w{index}"},
+            {"source": f"w{index}", "target": "join"},
+        ]
+    return {"name": "fan out", "nodes": nodes, "edges": edges}
+
+
+async def bench_chain(client: Portico, runs: int = 15, length: int = 40) -> dict[str, float]:
+    workflow_id = await client.create_workflow(chain_graph(length))
+    await client.wait_finished(await client.run(workflow_id))  # warm caches and connections
+    hops: list[float] = []
+    totals: list[float] = []
+    for _ in range(runs):
+        execution = await client.wait_finished(await client.run(workflow_id))
+        by_id = {run["node_id"]: run for run in execution["node_runs"]}
+        previous = ts(by_id["start"]["finished_at"])
+        for index in range(length):
+            finished = ts(by_id[f"n{index}"]["finished_at"])
+            hops.append((finished - previous).total_seconds() * 1000)
+            previous = finished
+        totals.append((ts(execution["finished_at"]) - ts(execution["started_at"])).total_seconds())
+    return {
+        "per_node_p50_ms": percentile(hops, 50),
+        "per_node_p99_ms": percentile(hops, 99),
+        "chain_total_p50_ms": percentile(totals, 50) * 1000,
+    }
+
+
+async def bench_parallel(client: Portico, runs: int = 10) -> dict[str, float]:
+    workflow_id = await client.create_workflow(fan_out_graph(20, 0.1))
+    await client.wait_finished(await client.run(workflow_id))
+    makespans: list[float] = []
+    for _ in range(runs):
+        execution = await client.wait_finished(await client.run(workflow_id))
+        span = ts(execution["finished_at"]) - ts(execution["started_at"])
+        makespans.append(span.total_seconds() * 1000)
+    return {"makespan_p50_ms": percentile(makespans, 50), "makespan_max_ms": max(makespans)}
+
+
+async def bench_throughput(
+    client: Portico, clients: int = 32, seconds: float = 10.0
+) -> dict[str, float]:
+    graph = {
+        "name": "one node",
+        "nodes": [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "shape", "type": "transform", "config": {"mapping": {"v": "{{ trigger.v }}"}}},
+        ],
+        "edges": [{"source": "start", "target": "shape"}],
+    }
+    workflow_id = await client.create_workflow(graph)
+    waiting: dict[str, asyncio.Future[None]] = {}
+    early: set[str] = set()
+
+    async with await client.ws() as ws:
+        await ws.send(json.dumps({"type": "subscribe", "workflow_id": workflow_id}))
+        await receive(ws)  # snapshot
+
+        async def listen() -> None:
+            while True:
+                event = (await receive(ws, timeout_s=120))["event"]
+                if event["type"] in ("execution.succeeded", "execution.failed"):
+                    future = waiting.pop(event["execution_id"], None)
+                    if future is None:
+                        early.add(event["execution_id"])
+                    else:
+                        future.set_result(None)
+
+        listener = asyncio.create_task(listen())
+        done = 0
+        deadline = time.monotonic() + seconds
+
+        async def one_client(index: int) -> None:
+            nonlocal done
+            while time.monotonic() < deadline:
+                execution_id = await client.run(workflow_id, {"v": index})
+                if execution_id in early:
+                    early.discard(execution_id)
+                else:
+                    future = asyncio.get_running_loop().create_future()
+                    waiting[execution_id] = future
+                    await asyncio.wait_for(future, 60)
+                done += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(one_client(i) for i in range(clients)))
+        elapsed = time.monotonic() - started
+        listener.cancel()
+    return {"runs_per_second": done / elapsed, "runs": done, "clients": clients}
+
+
+BENCHES = {"chain": bench_chain, "parallel": bench_parallel, "throughput": bench_throughput}
+
+
+async def _run(cluster: LocalCluster, names: list[str]) -> None:
+    async with signed_up(cluster) as client:
+        for name in names:
+            figures = await BENCHES[name](client)
+            print(
+                json.dumps({"bench": name, **{k: round(v, 2) for k, v in figures.items()}}),
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("bench", nargs="?", default="all", choices=[*BENCHES, "all"])
+    args = parser.parse_args()
+    names = list(BENCHES) if args.bench == "all" else [args.bench]
+    with running_cluster() as cluster:
+        asyncio.run(_run(cluster, names))
+
+
+if __name__ == "__main__":
+    main()
