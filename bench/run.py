@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.e2e.client import Portico, receive
@@ -130,7 +131,11 @@ async def bench_throughput(
     return {"runs_per_second": done / elapsed, "runs": done, "clients": clients}
 
 
-BENCHES = {"chain": bench_chain, "parallel": bench_parallel, "throughput": bench_throughput}
+BENCHES: dict[str, Callable[[Portico], Awaitable[dict[str, float]]]] = {
+    "chain": bench_chain,
+    "parallel": bench_parallel,
+    "throughput": bench_throughput,
+}
 
 
 async def _run(cluster: LocalCluster, names: list[str]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.e2e.client import Portico, receive
 
-GRAPH = {
+GRAPH: dict[str, Any] = {
     "name": "private",
     "nodes": [
         {"id": "start", "type": "trigger.manual"},

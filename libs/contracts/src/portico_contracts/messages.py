@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from portico_contracts.graph import WorkflowGraph
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # bump with a Literal[…] union when a message changes shape
 
 
 def new_id() -> str:
@@ -27,7 +27,7 @@ def utcnow() -> datetime:
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     message_id: str = Field(default_factory=new_id, min_length=1, max_length=100)
     tenant_id: str = Field(min_length=1, max_length=100)
 

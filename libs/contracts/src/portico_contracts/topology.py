@@ -7,6 +7,7 @@ with its reason (header `x-portico-error`) instead of looping or vanishing.
 from __future__ import annotations
 
 from faststream.rabbit import ExchangeType, RabbitExchange, RabbitQueue
+from faststream.rabbit.schemas.queue import ClassicQueueArgs
 
 COMMANDS_EXCHANGE = RabbitExchange("portico.commands", type=ExchangeType.DIRECT, durable=True)
 NODES_EXCHANGE = RabbitExchange("portico.nodes", type=ExchangeType.TOPIC, durable=True)
@@ -29,7 +30,7 @@ DEAD_LETTER_QUEUE_NAME = "portico.dead"
 # Header set on a dead-lettered message: why it was refused.
 DEAD_LETTER_REASON_HEADER = "x-portico-error"
 
-_DLX_ARGS = {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name}
+_DLX_ARGS: ClassicQueueArgs = {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name}
 
 
 def durable_queue(name: str, routing_key: str | None = None) -> RabbitQueue:
