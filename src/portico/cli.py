@@ -47,16 +47,17 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-migrate", action="store_true", help="skip the migrations")
     commands.add_parser("migrate", help="create the database if needed and apply migrations")
     for name in SERVICES:
-        service = commands.add_parser(name, help=f"run the {name} service alone", add_help=False)
-        service.add_argument("args", nargs=argparse.REMAINDER, help="passed to the service")
+        commands.add_parser(name, help=f"run the {name} service alone (`portico {name} -h`)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    if args.command in SERVICES:
-        _run_service(args.command, args.args)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SERVICES:
+        # The service parses its own options (`portico gateway --port 9000`).
+        _run_service(argv[0], argv[1:])
         return
+    args = _parser().parse_args(argv)
     settings = LauncherSettings()
     _preflight_or_exit(settings)
     if args.command == "migrate":

@@ -6,6 +6,7 @@ Every error leaves as `{"error": {"code", "message", "details"}}`. The services 
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -27,31 +28,31 @@ class PorticoError(Exception):
         self.details = details
 
 
-class NotFound(PorticoError):
+class NotFoundError(PorticoError):
     code, status = "not_found", 404
 
 
-class Unauthenticated(PorticoError):
+class UnauthenticatedError(PorticoError):
     code, status = "unauthenticated", 401
 
 
-class InvalidCredentials(PorticoError):
+class InvalidCredentialsError(PorticoError):
     code, status = "invalid_credentials", 401
 
 
-class Conflict(PorticoError):
+class ConflictError(PorticoError):
     code, status = "conflict", 409
 
 
-class InvalidRequest(PorticoError):
+class InvalidRequestError(PorticoError):
     code, status = "invalid_request", 422
 
 
-class InvalidWorkflow(PorticoError):
+class InvalidWorkflowError(PorticoError):
     code, status = "invalid_workflow", 422
 
 
-class OrchestratorUnavailable(PorticoError):
+class OrchestratorUnavailableError(PorticoError):
     code, status = "orchestrator_unavailable", 503
 
 
@@ -59,10 +60,19 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+class ErrorJSONResponse(JSONResponse):
+    """ASCII-escaped JSON: an error may quote client input, and a lone surrogate in it must
+    not turn the error itself into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":"), default=str).encode()
+
+
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+    body = error_body(code, message, details)
+    return ErrorJSONResponse(body, status_code=status, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -73,6 +83,13 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            # loc is ("body", <offset>): say what is wrong and where, not "body.17".
+            offset = error.get("loc", ("body", "?"))[-1]
+            reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+            message = f"the body is not valid JSON: {reason} (at character {offset})"
+            details.append({"field": "body", "message": message})
+            continue
         details.append({"field": _field(error.get("loc", ())), "message": error.get("msg", "")})
     return details
 
@@ -105,6 +122,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc.detail)
     if exc.status_code == 404 and message == "Not Found":
         message = f"no such route: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        allowed = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
+        message = f"{request.method} is not allowed on {request.url.path}"
+        if allowed:
+            message += f" (allowed: {allowed})"
     return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
 
 

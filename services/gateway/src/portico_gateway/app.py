@@ -1,0 +1,114 @@
+"""Wiring only: settings, database engine, broker, RPC client, hub, routes, middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from portico_gateway.body_limit import BodyLimitMiddleware
+from portico_gateway.broker import (
+    attach_status_consumer,
+    declare_command_topology,
+    make_broker,
+    open_rpc_channel,
+)
+from portico_gateway.config import Settings, load_settings
+from portico_gateway.dependencies import GatewayState
+from portico_gateway.endpoints import ROUTERS
+from portico_gateway.errors import install_error_handlers
+from portico_gateway.hub import StatusHub
+from portico_gateway.metrics import Metrics, MetricsMiddleware
+from portico_gateway.orchestrator_client import OrchestratorClient
+from portico_gateway.rpc import RpcClient
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _lifespan(
+    settings: Settings, metrics: Metrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_async_engine(
+            settings.database_url, pool_size=settings.db_pool_size, pool_pre_ping=True
+        )
+        hub = StatusHub()
+        metrics.bind_subscriptions(lambda: hub.subscription_count)
+
+        async def on_reconnected(_: Any) -> None:
+            hub.resync_all()
+
+        def on_status(routing_key: str, body: bytes) -> None:
+            metrics.status_events.inc()
+            hub.feed(routing_key, body)
+
+        broker = make_broker(settings.amqp_url, on_reconnected)
+        attach_status_consumer(broker, on_status)
+        try:
+            await broker.start()
+        except Exception as exc:
+            await engine.dispose()
+            where = _without_password(settings.amqp_url)
+            raise RuntimeError(f"cannot connect to RabbitMQ at {where} ({exc!r})") from exc
+        rpc = RpcClient(lambda: open_rpc_channel(broker))
+        try:
+            await declare_command_topology(broker)
+            await rpc.start()
+            app.state.gateway = GatewayState(
+                settings=settings,
+                engine=engine,
+                sessions=async_sessionmaker(engine, expire_on_commit=False),
+                broker=broker,
+                orchestrator=OrchestratorClient(rpc, settings.rpc_timeout_s),
+                hub=hub,
+                metrics=metrics,
+            )
+            yield
+        finally:
+            await rpc.stop()
+            await broker.stop()
+            await engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    metrics = Metrics()
+    app = FastAPI(
+        title="Portico gateway",
+        version="0.1.0",
+        description="Workflows, executions and live status of Portico.",
+        lifespan=_lifespan(settings, metrics),
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    # Added last, so outermost: refused bodies and CORS preflights are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.web_dir is not None:
+        # Last, so every API route wins over a file of the same name.
+        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+    return app

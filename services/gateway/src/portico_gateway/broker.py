@@ -1,0 +1,78 @@
+"""The gateway's RabbitMQ wiring: the FastStream broker, the status-event consumer, topology.
+
+Each replica consumes `portico.status` through its own exclusive, auto-deleted queue bound to
+`status.#`: status events are a live feed for open WebSockets, not work to share, so every
+replica must see every event (and RabbitMQ drops the queue when the replica goes away).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aio_pika.abc import AbstractRobustChannel
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+
+from portico_contracts.topology import (
+    COMMAND_START_QUEUE,
+    COMMANDS_EXCHANGE,
+    EXECUTION_START,
+    STATUS_EXCHANGE,
+)
+
+logger = logging.getLogger("portico.gateway.broker")
+
+StatusSink = Callable[[str, bytes], None]
+
+
+def make_broker(amqp_url: str, on_reconnected: Callable[[Any], Awaitable[None]]) -> RabbitBroker:
+    return RabbitBroker(
+        amqp_url,
+        # FastStream logs every message at the broker's log level: DEBUG keeps the
+        # per-event line off the hot path unless someone asks for it.
+        log_level=logging.DEBUG,
+        graceful_timeout=5.0,
+        # Live events published while the connection was down are gone; the callback lets
+        # open subscriptions catch up from the orchestrator.
+        on_reconnected=[on_reconnected],
+    )
+
+
+def status_queue() -> RabbitQueue:
+    name = f"gateway.status.{socket.gethostname()}.{uuid.uuid4().hex[:12]}"
+    return RabbitQueue(
+        name, durable=False, exclusive=True, auto_delete=True, routing_key="status.#"
+    )
+
+
+def attach_status_consumer(broker: RabbitBroker, sink: StatusSink) -> None:
+    """Feed every status event (routing key, raw body) to `sink`; nothing to ack or persist."""
+
+    # ACK_FIRST consumes without acks: a missed live event is recovered from the
+    # orchestrator (EventsSince) by the subscription that notices the gap.
+    @broker.subscriber(
+        status_queue(), STATUS_EXCHANGE, ack_policy=AckPolicy.ACK_FIRST, no_reply=True
+    )
+    async def on_status_event(message: RabbitMessage) -> None:
+        sink(message.raw_message.routing_key or "", message.body)
+
+
+async def declare_command_topology(broker: RabbitBroker) -> None:
+    """Declare the start-command queue too, so a run queued while no orchestrator has ever
+    started is kept rather than dropped as unroutable. Same declaration as the orchestrator's,
+    taken from `portico_contracts.topology`."""
+    exchange = await broker.declare_exchange(COMMANDS_EXCHANGE)
+    queue = await broker.declare_queue(COMMAND_START_QUEUE)
+    await queue.bind(exchange, routing_key=EXECUTION_START)
+
+
+async def open_rpc_channel(broker: RabbitBroker) -> AbstractRobustChannel:
+    """A channel of its own on the broker's connection for direct reply-to RPC; returned
+    mandatory messages raise, so a request nobody can receive fails at once."""
+    manager = broker.config.broker_config.channel_manager
+    return await manager.get_channel(Channel(publisher_confirms=True, on_return_raises=True))

@@ -1,0 +1,96 @@
+"""Per-request plumbing: the gateway's shared state, the database session, the caller.
+
+One transaction per request: the session dependency commits after the endpoint returns and
+before the response leaves (`scope="function"`), so a client that got a 2xx can read what it
+wrote, and a failed commit still turns into an error response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.requests import HTTPConnection
+from faststream.rabbit import RabbitBroker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from portico_gateway import service
+from portico_gateway.config import Settings
+from portico_gateway.errors import UnauthenticatedError
+from portico_gateway.hub import StatusHub
+from portico_gateway.metrics import Metrics
+from portico_gateway.orchestrator_client import OrchestratorClient
+from portico_gateway.service import Principal
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    broker: RabbitBroker
+    orchestrator: OrchestratorClient
+    hub: StatusHub
+    metrics: Metrics
+
+
+def gateway_state(connection: HTTPConnection) -> GatewayState:
+    state: GatewayState = connection.app.state.gateway
+    return state
+
+
+State = Annotated[GatewayState, Depends(gateway_state)]
+
+
+async def db_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+DB = Annotated[AsyncSession, Depends(db_session, scope="function")]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The credential of an `Authorization: Bearer <key>` header, if that is what it is."""
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        return None
+    return credential.strip()
+
+
+async def authenticate(
+    db: AsyncSession, authorization: str | None, session_token: str | None
+) -> Principal | None:
+    """An Authorization header, when sent, decides alone: a bad key is not rescued by a cookie."""
+    if authorization:
+        key = bearer_token(authorization)
+        return None if key is None else await service.principal_from_api_key(db, key)
+    if session_token:
+        return await service.principal_from_session(db, session_token)
+    return None
+
+
+async def current_principal(request: Request, db: DB, state: State) -> Principal:
+    principal = await authenticate(
+        db,
+        request.headers.get("authorization"),
+        request.cookies.get(state.settings.session_cookie_name),
+    )
+    if principal is None:
+        raise UnauthenticatedError(
+            "not signed in: log in at POST /api/auth/login "
+            "or send 'Authorization: Bearer <api key>'"
+        )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

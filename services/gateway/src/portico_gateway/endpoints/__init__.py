@@ -1,0 +1,18 @@
+"""HTTP and WebSocket routes, one module per area; `ROUTERS` is what the app includes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from portico_gateway import ws
+from portico_gateway.endpoints import api_keys, auth, executions, health, node_types, workflows
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    api_keys.router,
+    workflows.router,
+    executions.router,
+    node_types.router,
+    health.router,
+    ws.router,
+)

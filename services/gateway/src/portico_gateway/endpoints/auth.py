@@ -1,0 +1,63 @@
+"""Accounts and sessions: signup, login (sets the session cookie), logout, me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from portico_gateway import service
+from portico_gateway.dependencies import DB, CurrentPrincipal, State
+from portico_gateway.schemas import LoginRequest, SignupRequest, UserView
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+@router.post("/auth/signup", status_code=201)
+async def signup(body: SignupRequest, db: DB) -> UserView:
+    """Create an account. The password needs at least 8 characters; the email is lowercased."""
+    user = await service.signup(db, body.email, body.password)
+    return UserView(
+        id=user.id, tenant_id=user.tenant_id, email=user.email, created_at=user.created_at
+    )
+
+
+@router.post("/auth/login")
+async def login(body: LoginRequest, db: DB, state: State, response: Response) -> UserView:
+    """Check email and password and set the HttpOnly session cookie."""
+    settings = state.settings
+    user, token = await service.login(db, body.email, body.password, settings.session_ttl_s)
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+        path="/",
+    )
+    return UserView(
+        id=user.id, tenant_id=user.tenant_id, email=user.email, created_at=user.created_at
+    )
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(request: Request, db: DB, state: State) -> Response:
+    """End the session of the cookie (if any) and clear the cookie. Always succeeds."""
+    name = state.settings.session_cookie_name
+    token = request.cookies.get(name)
+    if token:
+        await service.logout(db, token)
+    response = Response(status_code=204)
+    response.delete_cookie(
+        name, path="/", httponly=True, samesite="lax", secure=state.settings.session_cookie_secure
+    )
+    return response
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal) -> UserView:
+    return UserView(
+        id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        email=principal.email,
+        created_at=principal.created_at,
+    )

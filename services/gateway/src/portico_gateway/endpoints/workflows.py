@@ -1,0 +1,158 @@
+"""Workflows: create, read, save a new version, delete, versions, export/import, run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from portico_gateway import workflow_service as workflows
+from portico_gateway.dependencies import DB, CurrentPrincipal, State
+from portico_gateway.errors import InvalidRequestError
+from portico_gateway.schemas import (
+    RunAccepted,
+    RunRequest,
+    VersionDetail,
+    VersionSummary,
+    WorkflowDetail,
+    WorkflowExport,
+    WorkflowList,
+)
+
+router = APIRouter(prefix="/api/workflows", tags=["workflows"])
+
+EXAMPLE_GRAPH: dict[str, Any] = {
+    "name": "Hello",
+    "nodes": [
+        {"id": "start", "type": "trigger.manual"},
+        {"id": "shape", "type": "transform", "config": {"mapping": {"hi": "{{ trigger.name }}"}}},
+    ],
+    "edges": [{"source": "start", "target": "shape"}],
+}
+
+# The body is taken as a plain object and validated by `validate_graph`, so shape mistakes and
+# graph mistakes come back together as one `invalid_workflow` list naming each node.
+GraphBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="A workflow graph: name, description, nodes, edges.",
+        examples=[EXAMPLE_GRAPH],
+    ),
+]
+WorkflowId = Annotated[str, Path(max_length=100)]
+
+
+@router.post("", status_code=201)
+async def create_workflow(graph: GraphBody, db: DB, principal: CurrentPrincipal) -> WorkflowDetail:
+    """Save a new workflow as version 1."""
+    return await workflows.create_workflow(db, principal, graph)
+
+
+@router.get("")
+async def list_workflows(
+    db: DB,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> WorkflowList:
+    """Workflows of the caller, most recently saved first, with their latest version number."""
+    return await workflows.list_workflows(db, principal, limit, offset)
+
+
+@router.post("/import", status_code=201)
+async def import_workflow(
+    document: Annotated[dict[str, Any], Body(description="An export document or a bare graph.")],
+    db: DB,
+    principal: CurrentPrincipal,
+) -> WorkflowDetail:
+    """Create a workflow from `GET /api/workflows/{id}/export` output (or a bare graph)."""
+    return await workflows.import_workflow(db, principal, document)
+
+
+@router.get("/{workflow_id}")
+async def get_workflow(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal
+) -> WorkflowDetail:
+    return await workflows.get_workflow(db, principal, workflow_id)
+
+
+@router.put("/{workflow_id}")
+async def update_workflow(
+    workflow_id: WorkflowId,
+    graph: GraphBody,
+    db: DB,
+    principal: CurrentPrincipal,
+    expected_version: Annotated[int | None, Query(ge=1)] = None,
+) -> WorkflowDetail:
+    """Save the graph as a new immutable version.
+
+    Pass `expected_version` (query, or a top-level body field) to get a 409 instead of
+    overwriting a version someone else saved since you loaded it.
+    """
+    graph = dict(graph)
+    if "expected_version" in graph:
+        in_body = graph.pop("expected_version")
+        if not isinstance(in_body, int) or isinstance(in_body, bool) or in_body < 1:
+            raise InvalidRequestError("expected_version must be a positive integer")
+        expected_version = expected_version or in_body
+    return await workflows.update_workflow(db, principal, workflow_id, graph, expected_version)
+
+
+@router.delete("/{workflow_id}", status_code=204)
+async def delete_workflow(workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal) -> Response:
+    """Delete the workflow. Its versions stay for the executions that ran them."""
+    await workflows.delete_workflow(db, principal, workflow_id)
+    return Response(status_code=204)
+
+
+@router.get("/{workflow_id}/versions")
+async def list_versions(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal
+) -> list[VersionSummary]:
+    """Every saved version, newest first (graphs left out)."""
+    return await workflows.list_versions(db, principal, workflow_id)
+
+
+@router.get("/{workflow_id}/versions/{number}")
+async def get_version(
+    workflow_id: WorkflowId,
+    number: Annotated[int, Path(ge=1, le=2_000_000_000)],
+    db: DB,
+    principal: CurrentPrincipal,
+) -> VersionDetail:
+    return await workflows.get_version(db, principal, workflow_id, number)
+
+
+@router.get("/{workflow_id}/export")
+async def export_workflow(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal
+) -> WorkflowExport:
+    """The latest version as a portable document that `POST /api/workflows/import` accepts."""
+    return await workflows.export_workflow(db, principal, workflow_id)
+
+
+@router.post("/{workflow_id}/run", status_code=202)
+async def run_workflow(
+    workflow_id: WorkflowId,
+    db: DB,
+    principal: CurrentPrincipal,
+    state: State,
+    body: RunRequest | None = None,
+) -> RunAccepted:
+    """Start an execution from the first `trigger.manual` node (or `trigger_node_id`).
+
+    The answer comes once the orchestrator has recorded the execution, so it can be read
+    at once; if the orchestrator is slow or down, the start command stays queued durably and
+    the answer is still 202.
+    """
+    command = await workflows.prepare_run(db, principal, workflow_id, body or RunRequest())
+    # End the transaction before waiting on the orchestrator: no pooled connection sits
+    # idle in a transaction for the length of an RPC.
+    await db.commit()
+    await state.orchestrator.start_execution(command)
+    return RunAccepted(
+        execution_id=command.execution_id,
+        workflow_id=command.workflow_id,
+        workflow_version=command.workflow_version,
+        trigger_node_id=command.trigger_node_id,
+    )

@@ -1,0 +1,157 @@
+"""Talking to the orchestrator: the start command and the queries of `portico_contracts.queries`.
+
+Every query carries the caller's tenant; the orchestrator filters by it, so another tenant's
+execution comes back as `not_found` exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from portico_contracts.messages import StartExecution
+from portico_contracts.queries import (
+    CancelExecutionRequest,
+    EventsPage,
+    EventsSince,
+    ExecutionDetail,
+    ExecutionPage,
+    ExecutionSummary,
+    GetExecution,
+    ListExecutions,
+    RpcReply,
+)
+from portico_contracts.topology import (
+    COMMANDS_EXCHANGE,
+    EXECUTION_START,
+    ORCHESTRATOR_RPC_QUEUE_NAME,
+)
+from portico_gateway.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    OrchestratorUnavailableError,
+    PorticoError,
+)
+from portico_gateway.rpc import (
+    BrokerUnreachableError,
+    ReplyTimeoutError,
+    RpcClient,
+    UnroutableError,
+)
+
+logger = logging.getLogger("portico.gateway.orchestrator")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OrchestratorError(PorticoError):
+    """The orchestrator answered, but with an internal error or something unreadable."""
+
+    code, status = "orchestrator_error", 502
+
+
+class BrokerUnavailableError(PorticoError):
+    code, status = "broker_unavailable", 503
+
+
+_REPLY_ERRORS: dict[str, type[PorticoError]] = {
+    "not_found": NotFoundError,
+    "invalid_request": InvalidRequestError,
+    "conflict": ConflictError,
+}
+
+
+def _reply_result(raw: bytes) -> dict[str, object]:
+    try:
+        reply = RpcReply.model_validate_json(raw)
+    except ValidationError as exc:
+        logger.error("unreadable orchestrator reply: %s", exc)
+        raise OrchestratorError("the orchestrator sent a reply this gateway cannot read") from exc
+    if reply.error is not None:
+        error_type = _REPLY_ERRORS.get(reply.error.code, OrchestratorError)
+        raise error_type(reply.error.message)
+    return reply.result or {}
+
+
+class OrchestratorClient:
+    def __init__(self, rpc: RpcClient, timeout_s: float) -> None:
+        self._rpc = rpc
+        self._timeout = timeout_s
+
+    async def start_execution(self, command: StartExecution) -> bool:
+        """Queue the start command durably; True when the orchestrator confirmed it in time.
+
+        The reply means the execution row exists (so an immediate GET finds it). Without a
+        reply the command still waits, persistent, in the orchestrator's queue and runs when
+        an orchestrator comes back, so a timeout here is not a failure.
+        """
+        try:
+            raw = await self._rpc.call(
+                command.model_dump_json().encode(),
+                exchange=COMMANDS_EXCHANGE.name,
+                routing_key=EXECUTION_START,
+                wait_s=self._timeout,
+                persistent=True,
+                expires=False,
+            )
+        except ReplyTimeoutError:
+            logger.warning("no reply to execution.start %s; it stays queued", command.execution_id)
+            return False
+        except (BrokerUnreachableError, UnroutableError) as exc:
+            raise BrokerUnavailableError(f"could not queue the execution: {exc}") from exc
+        _reply_result(raw)
+        return True
+
+    async def _query(self, query: BaseModel) -> dict[str, object]:
+        try:
+            raw = await self._rpc.call(
+                query.model_dump_json().encode(),
+                routing_key=ORCHESTRATOR_RPC_QUEUE_NAME,
+                wait_s=self._timeout,
+            )
+        except ReplyTimeoutError as exc:
+            raise OrchestratorUnavailableError(
+                f"the orchestrator is not answering (no reply within {self._timeout:g}s); "
+                "try again shortly"
+            ) from exc
+        except UnroutableError as exc:
+            raise OrchestratorUnavailableError(
+                "the orchestrator is not running (nothing listens on its RPC queue)"
+            ) from exc
+        except BrokerUnreachableError as exc:
+            raise BrokerUnavailableError(f"cannot reach RabbitMQ: {exc}") from exc
+        return _reply_result(raw)
+
+    async def _parsed(self, query: BaseModel, model: type[M]) -> M:
+        result = await self._query(query)
+        try:
+            return model.model_validate(result)
+        except ValidationError as exc:
+            logger.error("orchestrator reply does not match %s: %s", model.__name__, exc)
+            raise OrchestratorError("the orchestrator sent a reply of the wrong shape") from exc
+
+    async def get_execution(self, tenant_id: str, execution_id: str) -> ExecutionDetail:
+        query = GetExecution(tenant_id=tenant_id, execution_id=execution_id)
+        return await self._parsed(query, ExecutionDetail)
+
+    async def list_executions(self, query: ListExecutions) -> ExecutionPage:
+        return await self._parsed(query, ExecutionPage)
+
+    async def events_since(
+        self, tenant_id: str, execution_id: str, after_seq: int, limit: int = 1000
+    ) -> EventsPage:
+        query = EventsSince(
+            tenant_id=tenant_id, execution_id=execution_id, after_seq=after_seq, limit=limit
+        )
+        return await self._parsed(query, EventsPage)
+
+    async def cancel_execution(
+        self, tenant_id: str, execution_id: str, reason: str | None
+    ) -> ExecutionSummary:
+        query = CancelExecutionRequest(
+            tenant_id=tenant_id, execution_id=execution_id, reason=reason
+        )
+        return await self._parsed(query, ExecutionSummary)

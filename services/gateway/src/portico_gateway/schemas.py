@@ -1,0 +1,171 @@
+"""Request and response bodies of the public API (what /docs shows)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from portico_contracts.graph import NODE_ID_PATTERN
+from portico_gateway.json_safety import (
+    check_storable,
+    has_control_characters,
+    has_unstorable_characters,
+)
+
+# Deliberately loose: one @, no spaces, a dot in the domain. Deliverability is proven by
+# mail, not by a regular expression.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$")
+
+EXPORT_FORMAT = "portico.workflow"
+EXPORT_FORMAT_VERSION = 1
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _normalize_email(value: str) -> str:
+    value = value.strip().lower()
+    if has_control_characters(value) or not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+def _password(value: str) -> str:
+    # Passwords are hashed as UTF-8: a lone surrogate cannot be, and NUL is surely a mistake.
+    if has_unstorable_characters(value):
+        raise ValueError("must not contain NUL characters or lone surrogates")
+    return value
+
+
+class SignupRequest(_Body):
+    email: str = Field(max_length=254, examples=["ada@example.com"])
+    password: str = Field(min_length=8, max_length=1024)
+
+    _email = field_validator("email")(_normalize_email)
+    _password = field_validator("password")(_password)
+
+
+class LoginRequest(_Body):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+    _password = field_validator("password")(_password)
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        if has_control_characters(value):
+            raise ValueError("must not contain control characters")
+        return value.strip().lower()
+
+
+class UserView(BaseModel):
+    id: str
+    tenant_id: str
+    email: str
+    created_at: datetime
+
+
+class ApiKeyCreate(_Body):
+    name: str = Field(min_length=1, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        if has_control_characters(value):
+            raise ValueError("must not contain control characters")
+        return value.strip()
+
+
+class ApiKeyView(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="The first characters of the key, to tell keys apart.")
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyView):
+    secret: str = Field(description="The whole key. Shown only in this response; store it now.")
+
+
+class WorkflowSummary(BaseModel):
+    id: str
+    name: str
+    description: str | None = None
+    latest_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowList(BaseModel):
+    items: list[WorkflowSummary]
+    total: int
+
+
+class WorkflowDetail(WorkflowSummary):
+    version: int = Field(description="The version whose graph this is (the latest).")
+    graph: dict[str, Any]
+
+
+class VersionSummary(BaseModel):
+    version: int
+    name: str | None = None
+    created_at: datetime
+    created_by: str | None = None
+
+
+class VersionDetail(VersionSummary):
+    workflow_id: str
+    graph: dict[str, Any]
+
+
+class ExportSource(BaseModel):
+    workflow_id: str
+    version: int
+
+
+class WorkflowExport(BaseModel):
+    format: Literal["portico.workflow"] = "portico.workflow"
+    format_version: Literal[1] = 1
+    exported_at: datetime
+    source: ExportSource | None = None
+    graph: dict[str, Any]
+
+
+class RunRequest(_Body):
+    payload: Any = Field(default_factory=dict, description="The trigger's output.")
+    trigger_node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
+    version: int | None = Field(default=None, ge=1, description="Defaults to the latest.")
+
+    _storable = field_validator("payload")(check_storable)
+
+
+class RunAccepted(BaseModel):
+    execution_id: str
+    workflow_id: str
+    workflow_version: int
+    trigger_node_id: str
+
+
+class CancelRequest(BaseModel):
+    # Lenient on purpose: cancelling must not fail over an unexpected field.
+    reason: str | None = Field(default=None, max_length=500)
+
+    _storable = field_validator("reason")(check_storable)
+
+
+class NodeTypeView(BaseModel):
+    name: str
+    label: str
+    category: str
+    description: str
+    needs_credential: bool
+    is_trigger: bool
+    config_schema: dict[str, Any]

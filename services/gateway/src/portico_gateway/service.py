@@ -1,0 +1,115 @@
+"""Accounts, sessions and API keys: the logic, without HTTP. Callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portico_gateway import repository as repo
+from portico_gateway.errors import ConflictError, InvalidCredentialsError, NotFoundError
+from portico_gateway.models import ApiKey, User
+from portico_gateway.security import (
+    API_KEY_DISPLAY_CHARS,
+    hash_password,
+    looks_like_api_key,
+    new_api_key,
+    new_session_token,
+    sha256_hex,
+    verify_password,
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: every query below the endpoints is scoped by `tenant_id`."""
+
+    user_id: str
+    tenant_id: str
+    email: str
+    created_at: datetime
+    api_key_id: str | None = None
+
+    @classmethod
+    def of(cls, user: User, api_key_id: str | None = None) -> Principal:
+        return cls(user.id, user.tenant_id, user.email, user.created_at, api_key_id)
+
+
+async def signup(db: AsyncSession, email: str, password: str) -> User:
+    user = await repo.add_user(db, email, await hash_password(password))
+    if user is None:
+        raise ConflictError(f"an account with the email {email} already exists")
+    return user
+
+
+async def login(db: AsyncSession, email: str, password: str, ttl_s: int) -> tuple[User, str]:
+    """Check the password and open a session; returns the user and the cookie's token."""
+    user = await repo.user_by_email(db, email)
+    # verify_password runs even without a user, so timing does not tell which emails exist.
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        raise InvalidCredentialsError("wrong email or password")
+    token = new_session_token()
+    now = utcnow()
+    await repo.add_session(db, user, sha256_hex(token), now + timedelta(seconds=ttl_s), now)
+    return user, token
+
+
+async def logout(db: AsyncSession, token: str) -> None:
+    await repo.delete_session(db, sha256_hex(token))
+
+
+async def principal_from_session(db: AsyncSession, token: str) -> Principal | None:
+    if not token or len(token) > 200:
+        return None
+    user = await repo.user_by_session(db, sha256_hex(token), utcnow())
+    return None if user is None else Principal.of(user)
+
+
+async def principal_from_api_key(db: AsyncSession, secret: str) -> Principal | None:
+    if not looks_like_api_key(secret):
+        return None
+    found = await repo.user_by_api_key(db, sha256_hex(secret))
+    if found is None:
+        return None
+    key, user = found
+    await repo.touch_api_key(db, key, utcnow())
+    return Principal.of(user, api_key_id=key.id)
+
+
+async def create_api_key(db: AsyncSession, principal: Principal, name: str) -> tuple[ApiKey, str]:
+    """Returns the key row and its secret; only the sha256 of the secret is stored."""
+    secret = new_api_key()
+    key = await repo.add_api_key(
+        db,
+        principal.tenant_id,
+        principal.user_id,
+        name,
+        secret[:API_KEY_DISPLAY_CHARS],
+        sha256_hex(secret),
+    )
+    return key, secret
+
+
+async def list_api_keys(db: AsyncSession, principal: Principal) -> list[ApiKey]:
+    return await repo.list_api_keys(db, principal.tenant_id)
+
+
+async def revoke_api_key(db: AsyncSession, principal: Principal, key_id: str) -> None:
+    if not is_uuid(key_id) or not await repo.revoke_api_key(
+        db, principal.tenant_id, key_id, utcnow()
+    ):
+        raise NotFoundError(f"API key {key_id} not found")

@@ -1,0 +1,259 @@
+"""`GET /api/ws`: live execution status over a WebSocket.
+
+Client frames (JSON text):
+  {"type": "subscribe", "execution_id": "…", "after_seq": N?}   snapshot (or replay) then live
+  {"type": "subscribe", "workflow_id": "…"}                      recent executions then live
+  {"type": "unsubscribe", "execution_id" | "workflow_id": "…"}
+  {"type": "ping"}
+Server frames: snapshot, event, pong, error. A bad frame gets an error frame and the
+connection stays up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from starlette.websockets import WebSocketDisconnect
+
+from portico_gateway import service
+from portico_gateway import workflow_service as workflows
+from portico_gateway.dependencies import GatewayState, authenticate, gateway_state
+from portico_gateway.errors import PorticoError
+from portico_gateway.json_safety import ID_PATTERN
+from portico_gateway.service import Principal
+from portico_gateway.ws_subscriptions import (
+    ExecutionSubscription,
+    WorkflowSubscription,
+    error_frame,
+)
+
+logger = logging.getLogger("portico.gateway.ws")
+router = APIRouter()
+
+MAX_FRAME_CHARS = 16 * 1024
+MAX_SUBSCRIPTIONS = 100
+OUTBOX_LIMIT = 10_000
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN_ORIGIN = 4403
+CLOSE_TOO_SLOW = 4008
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Target(_Frame):
+    execution_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    workflow_id: str | None = Field(default=None, pattern=ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _Target:
+        if (self.execution_id is None) == (self.workflow_id is None):
+            raise ValueError("give exactly one of execution_id or workflow_id")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        if self.execution_id is not None:
+            return ("execution", self.execution_id)
+        assert self.workflow_id is not None
+        return ("workflow", self.workflow_id)
+
+
+class Subscribe(_Target):
+    type: Literal["subscribe"]
+    after_seq: int | None = Field(default=None, ge=0)
+
+
+class Unsubscribe(_Target):
+    type: Literal["unsubscribe"]
+
+
+class Ping(_Frame):
+    type: Literal["ping"]
+
+
+ClientFrame: TypeAdapter[Subscribe | Unsubscribe | Ping] = TypeAdapter(
+    Annotated[Subscribe | Unsubscribe | Ping, Field(discriminator="type")]
+)
+
+
+def _frame_problem(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'frame'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+class WsConnection:
+    """One socket: a receive loop, a send loop, and a task per subscription."""
+
+    def __init__(self, websocket: WebSocket, principal: Principal, state: GatewayState) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.state = state
+        self.tenant_id = principal.tenant_id
+        self.hub = state.hub
+        self.orchestrator = state.orchestrator
+        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._overflowed = False
+        self._subs: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    # --- what subscriptions call ---
+
+    def send(self, frame: dict[str, Any]) -> None:
+        if self._overflowed:
+            return
+        if self._outbox.qsize() >= OUTBOX_LIMIT:
+            self.overflow()
+            return
+        self._outbox.put_nowait(frame)
+
+    def overflow(self) -> None:
+        """The client reads slower than events come: drop it; it resumes with after_seq."""
+        if self._overflowed:
+            return
+        self._overflowed = True
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait(None)
+
+    def follows_execution(self, execution_id: str) -> bool:
+        return ("execution", execution_id) in self._subs
+
+    # --- the socket ---
+
+    async def serve(self) -> None:
+        tasks = [asyncio.create_task(self._send_loop()), asyncio.create_task(self._receive_loop())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [*tasks, *self._subs.values()]:
+                task.cancel()
+            await asyncio.gather(*tasks, *self._subs.values(), return_exceptions=True)
+            self._subs.clear()
+
+    async def _send_loop(self) -> None:
+        while True:
+            frame = await self._outbox.get()
+            if frame is None:
+                await self.websocket.close(
+                    CLOSE_TOO_SLOW, "too many undelivered events; reconnect and resubscribe"
+                )
+                return
+            await self.websocket.send_text(json.dumps(frame))
+
+    async def _receive_loop(self) -> None:
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    self.send(error_frame("bad_frame", "send JSON text frames, not binary"))
+                    continue
+                await self._handle(text)
+        except WebSocketDisconnect:
+            return
+
+    async def _handle(self, text: str) -> None:
+        if len(text) > MAX_FRAME_CHARS:
+            self.send(error_frame("bad_frame", f"frame longer than {MAX_FRAME_CHARS} characters"))
+            return
+        try:
+            frame = ClientFrame.validate_json(text)
+        except ValidationError as exc:
+            self.send(error_frame("bad_frame", _frame_problem(exc)))
+            return
+        if isinstance(frame, Ping):
+            self.send({"type": "pong"})
+        elif isinstance(frame, Subscribe):
+            await self._subscribe(frame)
+        else:
+            self._cancel(frame.key)
+
+    async def _subscribe(self, frame: Subscribe) -> None:
+        kind, target = frame.key
+        if frame.key not in self._subs and len(self._subs) >= MAX_SUBSCRIPTIONS:
+            limit = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
+            self.send(error_frame("too_many_subscriptions", limit))
+            return
+        if kind == "workflow":
+            try:
+                async with self.state.sessions() as db:
+                    await workflows.require_workflow(db, self.principal, target)
+            except PorticoError as exc:
+                self.send(error_frame(exc.code, exc.message))
+                return
+        # Subscribing again replaces the old subscription (say, to resume with after_seq).
+        self._cancel(frame.key)
+        subscription = (
+            ExecutionSubscription(self, target, frame.after_seq)
+            if kind == "execution"
+            else WorkflowSubscription(self, target)
+        )
+        task = asyncio.create_task(subscription.run())
+        self._subs[frame.key] = task
+        task.add_done_callback(lambda done: self._forget(frame.key, done))
+
+    def _forget(self, key: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._subs.get(key) is task:
+            del self._subs[key]
+
+    def _cancel(self, key: tuple[str, str]) -> None:
+        task = self._subs.pop(key, None)
+        if task is not None:
+            task.cancel()
+
+
+def _origin_allowed(websocket: WebSocket, state: GatewayState) -> bool:
+    """Cookie-authenticated sockets must come from our own pages (cross-site WS hijacking)."""
+    origin = websocket.headers.get("origin")
+    if origin is None or origin in state.settings.cors_origins:
+        return True
+    return urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def _authenticate(websocket: WebSocket, state: GatewayState) -> tuple[Principal | None, int]:
+    """Bearer header, then `?api_key=` (browsers cannot set WS headers), then the cookie."""
+    authorization = websocket.headers.get("authorization")
+    query_key = websocket.query_params.get("api_key")
+    cookie = websocket.cookies.get(state.settings.session_cookie_name)
+    async with state.sessions() as db:
+        if authorization or not query_key:
+            principal = await authenticate(db, authorization, cookie)
+        else:
+            principal = await service.principal_from_api_key(db, query_key)
+        await db.commit()
+    if principal is None:
+        return None, CLOSE_UNAUTHENTICATED
+    by_cookie = not authorization and not query_key
+    if by_cookie and not _origin_allowed(websocket, state):
+        return None, CLOSE_FORBIDDEN_ORIGIN
+    return principal, 0
+
+
+@router.websocket("/api/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    state = gateway_state(websocket)
+    principal, close_code = await _authenticate(websocket, state)
+    # Accept first even when refusing: a browser sees the close code and reason, while a
+    # handshake refused with HTTP 403 tells it nothing.
+    await websocket.accept()
+    if principal is None:
+        reason = "origin not allowed" if close_code == CLOSE_FORBIDDEN_ORIGIN else "not signed in"
+        code = "forbidden_origin" if close_code == CLOSE_FORBIDDEN_ORIGIN else "unauthenticated"
+        await websocket.send_text(json.dumps(error_frame(code, reason)))
+        await websocket.close(close_code, reason)
+        return
+    state.metrics.ws_connections.inc()
+    try:
+        await WsConnection(websocket, principal, state).serve()
+    finally:
+        state.metrics.ws_connections.dec()

@@ -1,0 +1,77 @@
+"""With no orchestrator at all: queries say 503, runs are still accepted and kept durably.
+
+This gateway gets a RabbitMQ vhost of its own, so no orchestrator (ours or another test's)
+can answer it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aio_pika
+import pytest
+
+from portico_contracts.topology import COMMAND_START_QUEUE
+from tests.gateway.conftest import gateway_settings, new_user, serve, trigger_only_graph
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def lonely_amqp_url(infra: Any) -> Iterator[str]:
+    if shutil.which("rabbitmqctl") is None or not infra.amqp_url.startswith(
+        "amqp://guest:guest@127.0.0.1:5672/"
+    ):
+        pytest.skip("needs the local RabbitMQ (rabbitmqctl) to make a vhost of its own")
+    vhost = f"{infra.run_id}_lonely_{uuid.uuid4().hex[:6]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+async def lonely_url(infra: Any, lonely_amqp_url: str) -> AsyncIterator[str]:
+    settings = gateway_settings(infra, amqp_url=lonely_amqp_url, rpc_timeout_s=0.5)
+    async with serve(settings) as url:
+        yield url
+
+
+async def test_queries_answer_503_and_runs_are_queued(
+    lonely_url: str, lonely_amqp_url: str
+) -> None:
+    user = await new_user(lonely_url)
+    try:
+        for path in ("/api/executions", f"/api/executions/{uuid.uuid4()}"):
+            response = await user.client.get(path)
+            assert response.status_code == 503, response.text
+            error = response.json()["error"]
+            assert error["code"] == "orchestrator_unavailable"
+            assert "orchestrator" in error["message"]
+
+        created = await user.client.post("/api/workflows", json=trigger_only_graph())
+        run = await user.client.post(f"/api/workflows/{created.json()['id']}/run", json={})
+        assert run.status_code == 202, run.text
+        execution_id = run.json()["execution_id"]
+    finally:
+        await user.client.aclose()
+
+    connection = await aio_pika.connect(lonely_amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(COMMAND_START_QUEUE.name, passive=True)
+        message = await queue.get(no_ack=False, fail=True)
+        assert message is not None
+        assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+        assert execution_id.encode() in message.body
+        await message.nack(requeue=True)
+    finally:
+        await connection.close()
