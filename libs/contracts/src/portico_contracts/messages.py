@@ -115,6 +115,9 @@ class NodeResult(Message):
     resume_at: datetime | None = None
     started_at: datetime
     finished_at: datetime
+    # The node's config after its templates were rendered (None if rendering failed): what
+    # the run's recorded input is. Only the executor that rendered it knows it.
+    input: dict[str, Any] | None = None
 
 
 # --- status events: orchestrator → gateways (→ WebSocket clients) ---------------------------------

@@ -1,0 +1,192 @@
+"""http: one HTTP request through the shared, SSRF-guarded httpx client.
+
+Output: {"status": int, "headers": {lower-case name: value}, "body": JSON value or text}.
+Failures say whether a retry can help: 5xx, 429, timeouts and connection errors can; other
+4xx, refused destinations, bad URLs and oversized or unparsable responses cannot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from portico_contracts.nodes import HttpConfig
+from portico_executors.http_guard import BlockedRequestError, check_url
+from portico_executors.nodes.base import NodeRunError, Outcome, RunContext
+
+DETAIL_BODY_CHARS = 2_000
+RETRYABLE_STATUS = frozenset({429})
+
+
+def _field_value(value: Any) -> Any:
+    """Query and form values: scalars and lists of scalars as-is, objects as JSON text."""
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, list):
+        return [_field_value(item) for item in value]
+    return value
+
+
+def _body_arguments(config: HttpConfig) -> dict[str, Any]:
+    if config.body_type == "json":
+        return {"json": config.body}
+    if config.body_type == "form":
+        return {"data": {key: _field_value(value) for key, value in config.body.items()}}
+    if config.body_type == "raw":
+        return {"content": config.body.encode()}
+    return {}
+
+
+def build_request(client: httpx.AsyncClient, config: HttpConfig) -> httpx.Request:
+    try:
+        url = httpx.URL(config.url)
+        check_url(url)
+        headers = dict(config.headers)
+        lowered = {name.lower() for name in headers}
+        if config.body_type == "raw" and "content-type" not in lowered:
+            headers["content-type"] = "text/plain; charset=utf-8"
+        if config.query:  # added to any query already in the URL, not replacing it
+            params = {key: _field_value(value) for key, value in config.query.items()}
+            url = url.copy_merge_params(params)
+        return client.build_request(
+            config.method,
+            url,
+            headers=headers,
+            timeout=httpx.Timeout(config.timeout_s),
+            **_body_arguments(config),
+        )
+    except BlockedRequestError as exc:
+        raise _blocked(exc) from exc
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
+        raise NodeRunError(f"invalid request: {exc}", type="HttpInvalidRequest") from exc
+
+
+def _blocked(exc: BlockedRequestError) -> NodeRunError:
+    return NodeRunError(exc.reason, type="HttpRequestBlocked", details={"host": exc.host})
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():  # decoded bytes: a gzip bomb counts in full
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> NodeRunError:
+    return NodeRunError(
+        f"response body is larger than {limit} bytes (PORTICO_HTTP_MAX_RESPONSE_BYTES)",
+        type="HttpResponseTooLarge",
+    )
+
+
+async def send(
+    client: httpx.AsyncClient, request: httpx.Request, config: HttpConfig, limit: int
+) -> tuple[httpx.Response, bytes]:
+    """Send and read the body, mapping every transport problem to a NodeRunError."""
+    host = request.url.host
+    try:
+        async with asyncio.timeout(config.timeout_s):  # httpx's timeouts are per phase
+            response = await client.send(
+                request, stream=True, follow_redirects=config.follow_redirects
+            )
+            try:
+                return response, await _read_capped(response, limit)
+            finally:
+                await response.aclose()
+    except BlockedRequestError as exc:
+        raise _blocked(exc) from exc
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise NodeRunError(
+            f"HTTP request to {host} timed out after {config.timeout_s:g} s",
+            type="Timeout",
+            retryable=True,
+        ) from exc
+    except httpx.TooManyRedirects as exc:
+        raise NodeRunError(f"too many redirects from {host}", type="HttpTooManyRedirects") from exc
+    except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
+        raise NodeRunError(f"invalid request: {exc}", type="HttpInvalidRequest") from exc
+    except httpx.TransportError as exc:
+        raise NodeRunError(
+            f"HTTP request to {host} failed: {exc or type(exc).__name__}",
+            type="HttpConnectionError",
+            retryable=True,
+        ) from exc
+    except httpx.HTTPError as exc:  # DecodingError and friends: the response is broken
+        raise NodeRunError(
+            f"invalid response from {host}: {exc}", type="HttpInvalidResponse"
+        ) from exc
+
+
+def decode_text(response: httpx.Response, raw: bytes) -> str:
+    try:
+        return raw.decode(response.charset_encoding or "utf-8", errors="replace")
+    except LookupError:  # unknown charset name
+        return raw.decode("utf-8", errors="replace")
+
+
+def _is_json(response: httpx.Response) -> bool:
+    media = str(response.headers.get("content-type", "")).split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def parse_body(response: httpx.Response, raw: bytes, response_format: str) -> Any:
+    if response_format == "text":
+        return decode_text(response, raw)
+    if not raw.strip():
+        return None if response_format == "json" or _is_json(response) else ""
+    if response_format == "json" or _is_json(response):
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            if response_format == "auto":  # it said JSON but is not: hand over the text
+                return decode_text(response, raw)
+            raise NodeRunError(
+                f"response body is not valid JSON: {exc}", type="HttpInvalidResponse"
+            ) from exc
+    return decode_text(response, raw)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP date; rare enough to leave to the retry policy
+
+
+def status_failure(response: httpx.Response, raw: bytes) -> NodeRunError:
+    status = response.status_code
+    details: dict[str, Any] = {
+        "status": status,
+        "body": decode_text(response, raw[: DETAIL_BODY_CHARS * 4])[:DETAIL_BODY_CHARS],
+    }
+    retry_after = _retry_after(response)
+    if retry_after is not None:
+        details["retry_after_s"] = retry_after
+    reason = response.reason_phrase or "error"
+    return NodeRunError(
+        f"HTTP {status} {reason} from {response.request.method} {response.url}",
+        type="HttpStatusError",
+        retryable=status >= 500 or status in RETRYABLE_STATUS,
+        details=details,
+    )
+
+
+async def run_http(config: HttpConfig, ctx: RunContext) -> Outcome:
+    request = build_request(ctx.http, config)
+    response, raw = await send(ctx.http, request, config, ctx.settings.http_max_response_bytes)
+    if not response.is_success and not config.allow_non_2xx:
+        raise status_failure(response, raw)
+    body = None if config.method == "HEAD" else parse_body(response, raw, config.response_format)
+    headers = dict(response.headers.items())
+    return Outcome(output={"status": response.status_code, "headers": headers, "body": body})

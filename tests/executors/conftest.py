@@ -1,0 +1,73 @@
+"""Fixtures for the executors tests: a local HTTP server, the executors app running in-process
+against this run's RabbitMQ vhost, and a client that publishes NodeReady and collects results.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aio_pika
+import pytest
+
+from portico_executors.app import Runtime, running
+
+from .http_server import serving
+from .support import NodeClient, executor_settings
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_url(infra: Any) -> Iterator[str]:
+    """A vhost of these tests' own, next to this run's shared one.
+
+    Other suites in the run (the e2e cluster, the orchestrator's tests) keep consumers on the
+    very queues these tests use (`executor.*`, results); competing consumers would answer our
+    messages and we theirs. Where we cannot make a vhost (a remote or containerised broker),
+    we fall back to the shared one.
+    """
+    parts = urlsplit(infra.amqp_url)
+    if parts.hostname not in ("127.0.0.1", "localhost") or shutil.which("rabbitmqctl") is None:
+        yield infra.amqp_url
+        return
+    vhost = f"{infra.run_id}_executors"
+    try:
+        _rabbitmqctl("add_vhost", vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+    except (OSError, subprocess.SubprocessError):
+        yield infra.amqp_url
+        return
+    try:
+        yield urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
+    finally:
+        _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+async def http_base() -> AsyncIterator[str]:
+    async with serving() as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+async def node_client(amqp_url: str) -> AsyncIterator[NodeClient]:
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel(publisher_confirms=True)
+    client = NodeClient(connection, channel)
+    await client.start()
+    try:
+        yield client
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+async def executors(amqp_url: str, node_client: NodeClient) -> AsyncIterator[Runtime]:
+    async with running(executor_settings(amqp_url)) as runtime:
+        yield runtime
