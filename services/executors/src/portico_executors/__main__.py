@@ -23,7 +23,7 @@ logger = logging.getLogger("portico.executors")
 _TYPES_ENV = "PORTICO_EXECUTOR_TYPES"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portico executors", description="Run Portico node executors."
     )
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated node types to consume (default: all of {','.join(EXECUTOR_TYPES)})",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
-    return parser.parse_args(argv)
+    return parser
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:
@@ -68,7 +68,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

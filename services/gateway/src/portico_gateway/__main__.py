@@ -12,18 +12,18 @@ from portico_gateway.app import create_app
 from portico_gateway.config import SettingsError, load_settings
 
 
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portico gateway", description=__doc__)
     parser.add_argument("--host", help="interface to listen on (default: PORTICO_HOST)")
     parser.add_argument("--port", type=int, help="port to listen on (default: PORTICO_PORT)")
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (off: /metrics counts them)"
     )
-    return parser.parse_args(argv)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _arguments(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
