@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from portico_contracts.runtime import run_loop
 from portico_executors.app import running
 from portico_executors.config import EXECUTOR_TYPES, Settings
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = load_settings(args.types)
-    asyncio.run(serve(settings))
+    run_loop(serve(settings))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from portico_contracts.runtime import settings_problems
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
@@ -69,8 +71,4 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"PORTICO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        raise SettingsError(f"invalid gateway settings: {problems}") from exc
+        raise SettingsError(f"invalid gateway settings: {settings_problems(exc)}") from exc

@@ -1,0 +1,106 @@
+"""Wiring: the broker and its subscribers, the database engine, the outbox and timer tasks."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream import FastStream
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.schemas import Channel
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from portico_contracts.dead_letter import DeadLetterMiddleware
+from portico_orchestrator import db, handlers
+from portico_orchestrator.cache import ExecutionCache
+from portico_orchestrator.config import Settings
+from portico_orchestrator.outbox import Outbox
+from portico_orchestrator.service import ExecutionService
+from portico_orchestrator.timers import TimerLoop
+
+logger = logging.getLogger("portico.orchestrator")
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """SQLAlchemy for the read-only RPC queries; the hot path has its own asyncpg pool."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_read_pool_size,
+        max_overflow=settings.db_read_pool_size,
+        # Long-lived connections; no pre-ping, which would cost a round trip per query.
+        pool_recycle=3600,
+        connect_args={"server_settings": {"application_name": "portico-orchestrator-read"}},
+    )
+
+
+def create_broker(settings: Settings) -> RabbitBroker:
+    return RabbitBroker(
+        settings.amqp_url,
+        middlewares=[DeadLetterMiddleware],
+        default_channel=Channel(prefetch_count=settings.prefetch),
+        # FastStream logs every message at `log_level`; DEBUG keeps that off the hot path.
+        logger=logging.getLogger("portico.orchestrator.broker"),
+        log_level=logging.DEBUG,
+        graceful_timeout=15.0,
+        # Handlers take the message itself (see handlers.py); no dependency injection needed.
+        apply_types=False,
+    )
+
+
+class Orchestrator:
+    """One orchestrator replica: start it, stop it; tests run it in-process the same way."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.engine = create_engine(self.settings)
+        self.broker = create_broker(self.settings)
+        self.service = ExecutionService(
+            ExecutionCache(self.settings.cache_executions, self.settings.cache_output_bytes)
+        )
+        self.outbox = Outbox(self.settings)
+        self.timers = TimerLoop(self.service, self.outbox, self.settings)
+        self.deps = handlers.Deps(self.broker, self.engine, self.service, self.outbox, self.timers)
+        handlers.register(self.deps)
+
+    async def open(self) -> None:
+        """Before consuming: the database pool and the publishing side must be ready."""
+        settings = self.settings
+        self.deps.pool = await db.create_pool(
+            settings.database_url, settings.db_pool_size, settings.db_max_overflow
+        )
+        await self.outbox.connect(self.deps.pool)
+
+    async def start_background(self) -> None:
+        self.outbox.start()
+        self.timers.start(self.deps.pool)
+        logger.info("orchestrator started")
+
+    async def close(self) -> None:
+        """After the broker stopped consuming (and finished what it had): stop the rest."""
+        await self.timers.stop()
+        await self.outbox.stop()
+        if self.deps.pool is not None:
+            await self.deps.pool.close()
+        await self.engine.dispose()
+        logger.info("orchestrator stopped")
+
+    async def start(self) -> None:
+        await self.open()
+        await self.broker.start()
+        await self.start_background()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        await self.close()
+
+    def app(self) -> FastStream:
+        return FastStream(
+            self.broker,
+            logger=logger,
+            on_startup=[self.open],
+            after_startup=[self.start_background],
+            after_shutdown=[self.close],
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastStream:
+    return Orchestrator(settings).app()

@@ -1,0 +1,220 @@
+"""Thin FastStream subscribers: parse, run the service in one transaction, publish after commit.
+
+The broker runs without FastDepends (`apply_types=False`) and the decoder below hands each
+handler the message itself: FastDepends would resolve a `Context` parameter in a worker thread,
+a thread hop per message. Bodies are parsed by pydantic straight from the raw bytes, so a body
+that is not even JSON still reaches our code and gets a proper answer. A message that can never
+succeed is dead-lettered with its reason by `DeadLetterMiddleware`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import asyncpg
+from faststream.exceptions import NackMessage
+from faststream.message import StreamMessage
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.message import RabbitMessage
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from portico_contracts.dead_letter import PermanentMessageError, dead_letter
+from portico_contracts.messages import CancelExecution, NodeResult, StartExecution
+from portico_contracts.queries import (
+    CancelExecutionRequest,
+    EventsSince,
+    GetExecution,
+    ListExecutions,
+    OrchestratorQuery,
+    RpcError,
+    RpcReply,
+)
+from portico_contracts.topology import (
+    COMMAND_CANCEL_QUEUE,
+    COMMAND_START_QUEUE,
+    COMMANDS_EXCHANGE,
+    ORCHESTRATOR_RPC_QUEUE,
+    RESULTS_EXCHANGE,
+    RESULTS_QUEUE,
+)
+from portico_orchestrator import db, views
+from portico_orchestrator.outbox import Outbox
+from portico_orchestrator.service import ExecutionService
+from portico_orchestrator.step import Effects
+from portico_orchestrator.timers import TimerLoop
+
+logger = logging.getLogger("portico.orchestrator.handlers")
+T = TypeVar("T")
+
+_QUERY = TypeAdapter[OrchestratorQuery](OrchestratorQuery)
+# Deadlocks, serialization failures, a full or restarting server: the message is fine.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P02", "57P03"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the infrastructure, not of the message: worth trying again later."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state in _TRANSIENT_SQLSTATES or state.startswith("08")
+    return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)
+
+
+@dataclass
+class Deps:
+    broker: RabbitBroker
+    engine: AsyncEngine  # the read side (views)
+    service: ExecutionService
+    outbox: Outbox
+    timers: TimerLoop
+    pool: db.Pool = None  # the hot path; opened before the broker starts consuming
+
+    async def transaction(self, work: Callable[[db.Connection], Awaitable[T]]) -> T:
+        """Run `work` in one transaction, committed here at the boundary."""
+        for attempt in range(3):
+            try:
+                async with db.transaction(self.pool) as conn:
+                    return await work(conn)
+            except Exception as exc:
+                if attempt == 2 or not is_transient(exc):
+                    raise
+                await asyncio.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def after_commit(self, effects: Effects) -> None:
+        self.service.committed(effects)
+        await self.outbox.publish(effects.messages)
+        self.timers.notify(effects.timer_due)
+
+
+TRACE_HEADERS = ("traceparent", "tracestate")
+
+
+def trace_of(message: RabbitMessage) -> dict[str, str] | None:
+    """The W3C trace context a message came with, to send along on what it causes."""
+    found = {name: str(message.headers[name]) for name in TRACE_HEADERS if name in message.headers}
+    return found or None
+
+
+async def whole_message(message: StreamMessage[Any]) -> StreamMessage[Any]:
+    # Async on purpose: FastStream runs a plain function in a worker thread.
+    return message
+
+
+@asynccontextmanager
+async def requeue_or_park(message: RabbitMessage) -> AsyncIterator[None]:
+    """When handling fails: an infrastructure failure (database down, say) puts the message
+    back after a pause, however often; any other error (a bug) gets one redelivery and is then
+    dead-lettered, so it cannot loop forever."""
+    try:
+        yield
+    except (PermanentMessageError, ValidationError, NackMessage):
+        raise
+    except Exception as exc:
+        if not is_transient(exc) and message.raw_message.redelivered:
+            raise PermanentMessageError(f"failed twice: {exc!r}") from exc
+        logger.warning("message %s failed (%r); requeueing it", message.message_id, exc)
+        await asyncio.sleep(1.0)
+        raise NackMessage(requeue=True) from exc
+
+
+async def refuse(deps: Deps, message: RabbitMessage, reason: str) -> RpcReply:
+    """Dead-letter a command that cannot run, and tell a waiting caller why."""
+    await dead_letter(deps.broker, message, reason[:2000])
+    return RpcReply(error=RpcError(code="invalid_request", message=reason[:2000]))
+
+
+def register(deps: Deps) -> None:
+    broker = deps.broker
+
+    @broker.subscriber(COMMAND_START_QUEUE, COMMANDS_EXCHANGE, decoder=whole_message)
+    async def start_execution(message: RabbitMessage) -> RpcReply:
+        """Reply (when the caller asked with reply_to) after commit: read-your-writes."""
+        try:
+            command = StartExecution.model_validate_json(message.body)
+        except ValidationError as exc:
+            return await refuse(deps, message, f"invalid StartExecution: {exc}")
+        async with requeue_or_park(message):
+            try:
+                summary, effects = await deps.transaction(
+                    lambda conn: deps.service.start(
+                        conn, command, len(message.body), trace_of(message)
+                    )
+                )
+            except PermanentMessageError as exc:
+                return await refuse(deps, message, str(exc))
+        await deps.after_commit(effects)
+        return RpcReply(result=summary.model_dump(mode="json"))
+
+    @broker.subscriber(RESULTS_QUEUE, RESULTS_EXCHANGE, decoder=whole_message)
+    async def node_result(message: RabbitMessage) -> None:
+        result = NodeResult.model_validate_json(message.body)
+        size, trace = len(message.body), trace_of(message)
+        async with requeue_or_park(message):
+            effects = await deps.transaction(
+                lambda conn: deps.service.apply_result(conn, result, size, trace)
+            )
+        await deps.after_commit(effects)
+
+    @broker.subscriber(COMMAND_CANCEL_QUEUE, COMMANDS_EXCHANGE, decoder=whole_message)
+    async def cancel_execution(message: RabbitMessage) -> None:
+        command = CancelExecution.model_validate_json(message.body)
+        trace = trace_of(message)
+        async with requeue_or_park(message):
+            _, effects = await deps.transaction(
+                lambda conn: deps.service.cancel(
+                    conn, command.tenant_id, command.execution_id, command.reason, trace
+                )
+            )
+        await deps.after_commit(effects)
+
+    @broker.subscriber(ORCHESTRATOR_RPC_QUEUE, decoder=whole_message)
+    async def query(message: RabbitMessage) -> RpcReply:
+        try:
+            request = _QUERY.validate_json(message.body)
+        except ValidationError as exc:
+            return RpcReply(error=RpcError(code="invalid_request", message=str(exc)[:2000]))
+        try:
+            return await answer(deps, request)
+        except views.InvalidRequestError as exc:
+            return RpcReply(error=RpcError(code="invalid_request", message=str(exc)))
+        except Exception:
+            logger.exception("query %s failed", request.op)
+            return RpcReply(error=RpcError(code="internal", message="the query failed"))
+
+
+def _not_found(execution_id: str) -> RpcReply:
+    return RpcReply(error=RpcError(code="not_found", message=f"no execution {execution_id}"))
+
+
+async def answer(deps: Deps, request: OrchestratorQuery) -> RpcReply:
+    if isinstance(request, CancelExecutionRequest):
+        summary, effects = await deps.transaction(
+            lambda conn: deps.service.cancel(
+                conn, request.tenant_id, request.execution_id, request.reason
+            )
+        )
+        await deps.after_commit(effects)
+        if summary is None:
+            return _not_found(request.execution_id)
+        return RpcReply(result=summary.model_dump(mode="json"))
+    async with deps.engine.connect() as conn:
+        if isinstance(request, GetExecution):
+            detail = await views.get_execution(conn, request)
+            if detail is None:
+                return _not_found(request.execution_id)
+            return RpcReply(result=detail.model_dump(mode="json"))
+        if isinstance(request, ListExecutions):
+            page = await views.list_executions(conn, request)
+            return RpcReply(result=page.model_dump(mode="json"))
+        if isinstance(request, EventsSince):
+            events = await views.events_since(conn, request)
+            if events is None:
+                return _not_found(request.execution_id)
+            return RpcReply(result=events.model_dump(mode="json"))
+    raise AssertionError(f"unhandled query {request!r}")

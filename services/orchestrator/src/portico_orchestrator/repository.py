@@ -1,0 +1,263 @@
+"""Persistence of execution state: the hot path's few statements, and nothing that commits.
+
+Every function takes the caller's asyncpg connection; the transaction belongs to the handler.
+A node result costs three statements whatever it changes: lock the row, (rarely) read outputs
+this replica has not cached, write everything. Bulk changes travel as one JSON array or a few
+Postgres arrays and are spread out by `unnest`, so touching forty nodes is one round trip too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from portico_contracts.messages import TERMINAL_EXECUTION_STATUSES, NodeError, StartExecution
+from portico_orchestrator.db import Connection, Query
+from portico_orchestrator.step import (
+    Effects,
+    ExecutionRow,
+    OutboxMessage,
+    Step,
+    decode_states,
+    dumps,
+    encode_states,
+)
+
+_ROW_COLUMNS = (
+    "id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, node_state, "
+    "last_seq, error, created_at, started_at, finished_at"
+)
+_LOCK = Query(f"SELECT {_ROW_COLUMNS} FROM orchestrator.executions WHERE id = :id FOR UPDATE")
+_LOCK_WITH_GRAPH = Query(
+    f"SELECT {_ROW_COLUMNS}, graph FROM orchestrator.executions WHERE id = :id FOR UPDATE"
+)
+
+# Each piece of a step travels as arrays; the statements below unnest them.
+_EVENTS_FROM = """
+    FROM unnest(CAST(:ev_seqs AS int[]), CAST(:ev_types AS text[]), CAST(:ev_nodes AS text[]),
+                CAST(:ev_ats AS timestamptz[]), CAST(:ev_bodies AS text[]))
+         AS e(seq, type, node_id, at, body)
+"""
+_OUTBOX_FROM = """
+    FROM unnest(CAST(:ob_exchanges AS text[]), CAST(:ob_keys AS text[]),
+                CAST(:ob_ids AS text[]), CAST(:ob_bodies AS text[]), CAST(:ob_headers AS text[]))
+         AS o(exchange, routing_key, message_id, body, headers)
+"""
+
+# A new execution in one statement; on a duplicate id nothing is written and no row returns.
+_START = Query(
+    f"""
+    WITH ins AS (
+        INSERT INTO orchestrator.executions
+            (id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, graph,
+             payload, node_state, last_seq, error, created_at, started_at, finished_at)
+        VALUES (:id, :tenant_id, :workflow_id, :workflow_version, :mode, :trigger_node_id,
+                :status, CAST(:graph AS jsonb), CAST(:payload AS jsonb),
+                CAST(:node_state AS jsonb), :last_seq, CAST(:error AS jsonb), :created_at,
+                :started_at, :finished_at)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    ), runs AS (
+        INSERT INTO orchestrator.node_runs
+            (execution_id, node_id, ordinal, node_type, status, attempt, input, output, error,
+             started_at, finished_at)
+        SELECT ins.id, j->>'node_id', (j->>'ordinal')::int, j->>'node_type', j->>'status',
+               (j->>'attempt')::int, j->'input', j->'output', j->'error',
+               (j->>'started_at')::timestamptz, (j->>'finished_at')::timestamptz
+        FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS j, ins
+    ), ev AS (
+        INSERT INTO orchestrator.events (execution_id, seq, type, node_id, at, body)
+        SELECT ins.id, e.seq, e.type, e.node_id, e.at, CAST(e.body AS jsonb) {_EVENTS_FROM}, ins
+    )
+    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers)
+    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb)
+    {_OUTBOX_FROM}, ins
+    RETURNING id, message_id
+    """
+)
+
+# Everything a step changes, in one statement (one round trip): node runs (a key present in a
+# row's JSON sets that column, even to null; an absent key keeps it), events, timers, the
+# execution row, and the outbox rows that publish it all.
+_SAVE_STEP = Query(
+    f"""
+    WITH runs AS (
+        UPDATE orchestrator.node_runs AS n SET
+            status = u.j->>'status',
+            attempt = (u.j->>'attempt')::int,
+            input = CASE WHEN u.j ? 'input' THEN u.j->'input' ELSE n.input END,
+            output = CASE WHEN u.j ? 'output' THEN u.j->'output' ELSE n.output END,
+            error = CASE WHEN u.j ? 'error' THEN u.j->'error' ELSE n.error END,
+            started_at = CASE WHEN u.j ? 'started_at'
+                              THEN (u.j->>'started_at')::timestamptz ELSE n.started_at END,
+            finished_at = CASE WHEN u.j ? 'finished_at'
+                               THEN (u.j->>'finished_at')::timestamptz ELSE n.finished_at END
+        FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u(j)
+        WHERE n.execution_id = :id AND n.node_id = u.j->>'node_id'
+    ), ev AS (
+        INSERT INTO orchestrator.events (execution_id, seq, type, node_id, at, body)
+        SELECT :id, e.seq, e.type, e.node_id, e.at, CAST(e.body AS jsonb) {_EVENTS_FROM}
+    ), tm AS (
+        INSERT INTO orchestrator.timers
+            (execution_id, node_id, kind, attempt, due_at, dispatched_at)
+        SELECT :id, t.* FROM unnest(CAST(:tm_nodes AS text[]), CAST(:tm_kinds AS text[]),
+                                    CAST(:tm_attempts AS int[]), CAST(:tm_due AS timestamptz[]),
+                                    CAST(:tm_dispatched AS timestamptz[]))
+             AS t(node_id, kind, attempt, due_at, dispatched_at)
+        ON CONFLICT (execution_id, node_id) DO NOTHING
+    ), ex AS (
+        UPDATE orchestrator.executions
+        SET status = :status, node_state = CAST(:node_state AS jsonb), last_seq = :last_seq,
+            error = CAST(:error AS jsonb), finished_at = :finished_at
+        WHERE id = :id
+    )
+    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers)
+    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb)
+    {_OUTBOX_FROM}
+    RETURNING id, message_id
+    """
+)
+
+_LOAD_OUTPUTS = Query(
+    """
+    SELECT node_id, output, error FROM orchestrator.node_runs
+    WHERE execution_id = :id AND node_id = ANY(CAST(:node_ids AS text[]))
+    """
+)
+
+
+def _row(mapping: Any) -> ExecutionRow:
+    error = mapping["error"]
+    return ExecutionRow(
+        id=mapping["id"],
+        tenant_id=mapping["tenant_id"],
+        workflow_id=mapping["workflow_id"],
+        workflow_version=mapping["workflow_version"],
+        mode=mapping["mode"],
+        trigger_node_id=mapping["trigger_node_id"],
+        status=mapping["status"],
+        states=decode_states(mapping["node_state"]),
+        last_seq=mapping["last_seq"],
+        created_at=mapping["created_at"],
+        started_at=mapping["started_at"],
+        finished_at=mapping["finished_at"],
+        error=NodeError.model_validate(error) if error else None,
+    )
+
+
+async def lock_execution(
+    conn: Connection, execution_id: str, *, with_graph: bool
+) -> tuple[ExecutionRow, Any] | None:
+    """Lock the execution row (results of one execution serialize here) and read its state."""
+    found = await (_LOCK_WITH_GRAPH if with_graph else _LOCK).fetchrow(conn, id=execution_id)
+    if found is None:
+        return None
+    return _row(found), (found["graph"] if with_graph else None)
+
+
+async def insert_execution(
+    conn: Connection,
+    command: StartExecution,
+    step: Step,
+    graph_json: str,
+    node_rows: Sequence[dict[str, Any]],
+) -> Effects | None:
+    """Write a new execution in its post-start state; None when the id already existed."""
+    row = step.row
+    result = await _START.fetch(
+        conn,
+        **{
+            "tenant_id": row.tenant_id,
+            "workflow_id": row.workflow_id,
+            "workflow_version": row.workflow_version,
+            "mode": row.mode,
+            "trigger_node_id": row.trigger_node_id,
+            "graph": graph_json,
+            "payload": dumps(command.payload),
+            "created_at": row.created_at,
+            "started_at": row.started_at,
+            "rows": dumps(list(node_rows)),
+            **_row_params(step),
+            **_event_params(step),
+            **_outbox_params(step),
+        },
+    )
+    effects = _effects(step, result)
+    return effects if effects.messages else None
+
+
+async def load_outputs(
+    conn: Connection, execution_id: str, node_ids: Iterable[str]
+) -> dict[str, tuple[Any, Any]]:
+    """(output, error) of the given nodes: what the templates of nodes being dispatched read."""
+    ids = list(node_ids)
+    if not ids:
+        return {}
+    rows = await _LOAD_OUTPUTS.fetch(conn, id=execution_id, node_ids=ids)
+    return {r["node_id"]: (r["output"], r["error"]) for r in rows}
+
+
+async def save_step(conn: Connection, step: Step) -> Effects:
+    """Write a step of an existing execution, all of it in one statement."""
+    timers = step.timers
+    result = await _SAVE_STEP.fetch(
+        conn,
+        **{
+            "rows": step.node_rows_json(),
+            "tm_nodes": [t.node_id for t in timers],
+            "tm_kinds": [t.kind for t in timers],
+            "tm_attempts": [t.attempt for t in timers],
+            "tm_due": [t.due_at for t in timers],
+            "tm_dispatched": [t.dispatched_at for t in timers],
+            **_row_params(step),
+            **_event_params(step),
+            **_outbox_params(step),
+        },
+    )
+    return _effects(step, result)
+
+
+def _row_params(step: Step) -> dict[str, Any]:
+    row = step.row
+    return {
+        "id": row.id,
+        "status": row.status,
+        "node_state": encode_states(row.states),
+        "last_seq": row.last_seq,
+        "error": row.error.model_dump_json() if row.error else None,
+        "finished_at": row.finished_at,
+    }
+
+
+def _event_params(step: Step) -> dict[str, Any]:
+    events = [event for event, _ in step.events]
+    return {
+        "ev_seqs": [e.seq for e in events],
+        "ev_types": [e.type for e in events],
+        "ev_nodes": [e.node_id for e in events],
+        "ev_ats": [e.at for e in events],
+        "ev_bodies": [body for _, body in step.events],
+    }
+
+
+def _outbox_params(step: Step) -> dict[str, Any]:
+    return {
+        "ob_exchanges": [m.exchange for m in step.messages],
+        "ob_keys": [m.routing_key for m in step.messages],
+        "ob_ids": [m.message_id for m in step.messages],
+        "ob_bodies": [m.body for m in step.messages],
+        "ob_headers": [dumps(m.headers) if m.headers else None for m in step.messages],
+    }
+
+
+def _effects(step: Step, result: list[Any]) -> Effects:
+    by_message_id: dict[str, OutboxMessage] = {m.message_id: m for m in step.messages}
+    sent = sorted((r["id"], by_message_id[r["message_id"]]) for r in result)
+    return Effects(
+        messages=sent,
+        timer_due=[timer.due_at for timer in step.timers],
+        execution_id=step.row.id,
+        finished=step.row.status in TERMINAL_EXECUTION_STATUSES,
+        outputs=step.learned,
+        outputs_size=step.learned_size,
+    )

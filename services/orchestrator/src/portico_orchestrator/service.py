@@ -1,0 +1,395 @@
+"""The execution state machine: start, node results, timers, cancel. No transport here.
+
+Each public method runs inside the caller's transaction on one execution, whose row it locks
+first, and returns the `Effects` to carry out after commit (outbox rows to publish, timers to
+wake for). Duplicate and late messages change nothing, so redelivery is always safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from portico_contracts.dead_letter import PermanentMessageError
+from portico_contracts.graph import WorkflowGraph
+from portico_contracts.messages import (
+    TERMINAL_EXECUTION_STATUSES,
+    ExecutionInfo,
+    NodeError,
+    NodeReady,
+    NodeResult,
+    StartExecution,
+    utcnow,
+)
+from portico_contracts.queries import ExecutionSummary
+from portico_contracts.topology import NODES_EXCHANGE, node_ready_key
+from portico_orchestrator import readiness, repository
+from portico_orchestrator.cache import CachedExecution, ExecutionCache, Outputs
+from portico_orchestrator.db import Connection
+from portico_orchestrator.readiness import GraphIndex, Handled, NodeState, Retry, Settlement
+from portico_orchestrator.step import Effects, ExecutionRow, Step, TimerSpec, dumps, jsonb_safe
+
+_HAS_OUTPUT = frozenset({"succeeded", "failed"})
+
+
+class ExecutionService:
+    def __init__(self, cache: ExecutionCache, clock: Callable[[], datetime] = utcnow) -> None:
+        self.cache = cache
+        self.clock = clock
+
+    def committed(self, effects: Effects) -> None:
+        """After commit: remember the outputs the step recorded, forget finished executions."""
+        if effects.execution_id is None:
+            return
+        if effects.finished:
+            self.cache.drop(effects.execution_id)
+        else:
+            self.cache.learn(effects.execution_id, effects.outputs, effects.outputs_size)
+
+    # --- commands ------------------------------------------------------------------------------
+
+    async def start(
+        self,
+        conn: Connection,
+        command: StartExecution,
+        size: int = 0,
+        trace: dict[str, str] | None = None,
+    ) -> tuple[ExecutionSummary, Effects]:
+        """Create the execution (once per id), complete its trigger, dispatch what is ready."""
+        try:
+            index = GraphIndex(command.graph)
+            states = readiness.initial_states(index, command.trigger_node_id)
+        except readiness.InvalidGraphError as exc:
+            raise PermanentMessageError(
+                f"cannot run execution {command.execution_id}: {exc}"
+            ) from exc
+        now = self.clock()
+        row = ExecutionRow(
+            id=command.execution_id,
+            tenant_id=command.tenant_id,
+            workflow_id=command.workflow_id,
+            workflow_version=command.workflow_version,
+            mode=command.mode,
+            trigger_node_id=command.trigger_node_id,
+            status="running",
+            states=states,
+            last_seq=0,
+            created_at=now,
+            started_at=now,
+        )
+        step = Step(row, index, now, trace=trace)
+        step.emit("execution.started", "running")
+        trigger = command.trigger_node_id
+        step.set_node(
+            trigger, states[trigger], output=command.payload, started_at=now, finished_at=now
+        )
+        step.emit("node.succeeded", "succeeded", node_id=trigger, attempt=1, output=command.payload)
+        step.learn(trigger, command.payload, None, size)
+        for other in sorted(index.triggers - {trigger}):
+            step.set_node(other, states[other], finished_at=now)
+            step.emit("node.skipped", "skipped", node_id=other)
+        settled = readiness.settle_start(index, states)
+        await self._advance(conn, step, settled)
+
+        rows = self._initial_node_rows(step)
+        graph_json = jsonb_safe(command.graph.model_dump_json())
+        effects = await repository.insert_execution(conn, command, step, graph_json, rows)
+        if effects is None:
+            return await self._existing(conn, command), Effects()
+        if row.status == "running":
+            self.cache.put(row.id, index)
+        return row.summary(), effects
+
+    async def apply_result(
+        self,
+        conn: Connection,
+        result: NodeResult,
+        size: int = 0,
+        trace: dict[str, str] | None = None,
+    ) -> Effects:
+        """Record one attempt's outcome; `size` (the message's bytes) bounds the output cache,
+        `trace` (W3C trace context) goes along on the messages it causes."""
+        loaded = await self._load(conn, result.execution_id)
+        if loaded is None or loaded[0].tenant_id != result.tenant_id:
+            raise PermanentMessageError(f"unknown execution {result.execution_id}")
+        row, entry = loaded
+        state = row.states.get(result.node_id)
+        if state is None:
+            raise PermanentMessageError(f"execution {row.id} has no node '{result.node_id}'")
+        if row.status in TERMINAL_EXECUTION_STATUSES:
+            return Effects()
+        if state.status != "running" or state.attempt != result.attempt or state.suspended:
+            return Effects()  # a duplicate, or the answer to an attempt that is over
+        step = Step(row, entry.index, self.clock(), entry.outputs, trace=trace)
+        if result.status == "succeeded":
+            await self._succeed(conn, step, result, size)
+        elif result.status == "suspended":
+            self._suspend(step, result, state)
+        else:
+            await self._fail(conn, step, result, size)
+        return await self._save(conn, step)
+
+    async def fire_timer(
+        self,
+        conn: Connection,
+        execution_id: str,
+        node_id: str,
+        attempt: int,
+        dispatched_at: datetime | None,
+    ) -> Effects:
+        """Dispatch a node whose retry delay or wait is over, unless that moment has passed."""
+        loaded = await self._load(conn, execution_id)
+        if loaded is None:
+            return Effects()
+        row, entry = loaded
+        state = row.states.get(node_id)
+        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
+            return Effects()
+        retry_due = state.status == "retrying" and state.attempt == attempt - 1
+        resume_due = state.status == "running" and state.suspended and state.attempt == attempt
+        if not (retry_due or resume_due):
+            return Effects()
+        step = Step(row, entry.index, self.clock(), entry.outputs)
+        await self._dispatch(conn, step, [(node_id, attempt)], dispatched_at)
+        return await self._save(conn, step)
+
+    async def cancel(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        execution_id: str,
+        reason: str | None,
+        trace: dict[str, str] | None = None,
+    ) -> tuple[ExecutionSummary | None, Effects]:
+        """Cancel a running execution; a terminal one is returned as it is. None: not found."""
+        loaded = await self._load(conn, execution_id)
+        if loaded is None or loaded[0].tenant_id != tenant_id:
+            return None, Effects()
+        row, entry = loaded
+        if row.status in TERMINAL_EXECUTION_STATUSES:
+            return row.summary(), Effects()
+        step = Step(row, entry.index, self.clock(), trace=trace)
+        self._cancel_unfinished(step)
+        error = NodeError(message=reason, type="Cancelled") if reason else None
+        step.set_execution("cancelled", error)
+        step.emit("execution.cancelled", "cancelled", error=error)
+        effects = await self._save(conn, step)
+        return row.summary(), effects
+
+    # --- transitions ---------------------------------------------------------------------------
+
+    async def _succeed(self, conn: Connection, step: Step, result: NodeResult, size: int) -> None:
+        node = step.index.nodes[result.node_id]
+        branch = result.branch if node.is_condition else None
+        step.set_node(
+            node.id,
+            NodeState("succeeded", result.attempt, branch),
+            output=result.output,
+            error=None,
+            **_timing_and_input(result),
+        )
+        step.emit(
+            "node.succeeded",
+            "succeeded",
+            node_id=node.id,
+            attempt=result.attempt,
+            output=result.output,
+        )
+        step.learn(node.id, result.output, None, size)
+        settled = readiness.settle(step.index, step.states, [node.id])
+        await self._advance(conn, step, settled)
+
+    def _suspend(self, step: Step, result: NodeResult, state: NodeState) -> None:
+        # The same attempt goes out again at resume_at with the same dispatched_at, so the
+        # wait measures from when it first began and then finds itself done.
+        step.set_node(result.node_id, replace(state, suspended=True))
+        first = datetime.fromisoformat(state.dispatched) if state.dispatched else None
+        step.add_timer(
+            TimerSpec(
+                result.node_id,
+                "resume",
+                state.attempt,
+                result.resume_at or step.now,
+                dispatched_at=first or result.started_at,
+            )
+        )
+
+    async def _fail(self, conn: Connection, step: Step, result: NodeResult, size: int) -> None:
+        node = step.index.nodes[result.node_id]
+        error = result.error or NodeError(message="the node failed without an error")
+        error_json = error.model_dump(mode="json")
+        route = readiness.failure_route(node, result.attempt, error.retryable)
+        timing = _timing_and_input(result)
+        if isinstance(route, Retry):
+            step.set_node(
+                node.id, NodeState("retrying", result.attempt), error=error_json, **timing
+            )
+            due = step.now + timedelta(milliseconds=route.delay_ms)
+            step.add_timer(TimerSpec(node.id, "retry", result.attempt + 1, due))
+            step.emit(
+                "node.retrying", "retrying", node_id=node.id, attempt=result.attempt, error=error
+            )
+            return
+        if isinstance(route, Handled):
+            # With on_error=continue the error becomes the output its normal edges carry.
+            output = error_json if route.route == "continue" else None
+            state = readiness.failed_state(node, result.attempt, route)
+            step.set_node(node.id, state, output=output, error=error_json, **timing)
+            step.emit("node.failed", "failed", node_id=node.id, attempt=result.attempt, error=error)
+            step.learn(node.id, output, error_json, size)
+            settled = readiness.settle(step.index, step.states, [node.id])
+            await self._advance(conn, step, settled)
+            return
+        step.set_node(node.id, NodeState("failed", result.attempt), error=error_json, **timing)
+        step.emit("node.failed", "failed", node_id=node.id, attempt=result.attempt, error=error)
+        self._cancel_unfinished(step)
+        details = {**(error.details or {}), "node_id": node.id}
+        failure = error.model_copy(update={"details": details})
+        step.set_execution("failed", failure)
+        step.emit("execution.failed", "failed", error=failure)
+
+    async def _advance(self, conn: Connection, step: Step, settled: Settlement) -> None:
+        """Skip what can no longer run, dispatch what became ready, finish when all is done."""
+        for node_id in settled.skipped:
+            step.set_node(node_id, NodeState("skipped"), finished_at=step.now)
+            step.emit("node.skipped", "skipped", node_id=node_id)
+        if settled.ready:
+            await self._dispatch(conn, step, [(n, 1) for n in settled.ready], None)
+        if readiness.all_terminal(step.states):
+            step.set_execution("succeeded")
+            step.emit("execution.succeeded", "succeeded")
+
+    async def _dispatch(
+        self,
+        conn: Connection,
+        step: Step,
+        targets: list[tuple[str, int]],
+        dispatched_at: datetime | None,
+    ) -> None:
+        index, states, row = step.index, step.states, step.row
+        outputs = await self._outputs_for(conn, step, targets)
+        info = ExecutionInfo(
+            id=row.id, workflow_id=row.workflow_id, started_at=row.started_at or row.created_at
+        )
+        trigger_output = outputs.get(row.trigger_node_id, (None, None))[0]
+        for node_id, attempt in targets:
+            node = index.graph.node_map[node_id]
+            inputs = {
+                pred: outputs.get(pred, (None, None))[1 if via_error else 0]
+                for pred, via_error in readiness.active_inputs(index, node_id, states)
+            }
+            message = NodeReady(
+                tenant_id=row.tenant_id,
+                execution_id=row.id,
+                workflow_id=row.workflow_id,
+                node_id=node_id,
+                node_type=node.type,
+                attempt=attempt,
+                config=node.config,
+                credential_id=node.credential_id,
+                timeout_s=node.timeout_s,
+                trigger=trigger_output,
+                nodes=_context_nodes(index, node_id, states, outputs),
+                execution=info,
+                inputs=inputs,
+                dispatched_at=dispatched_at or step.now,
+            )
+            step.send(NODES_EXCHANGE.name, node_ready_key(node.type), message)
+            fields: dict[str, Any] = {"input": inputs, "finished_at": None}
+            if dispatched_at is None:
+                fields["started_at"] = step.now
+            sent_at = message.dispatched_at.isoformat()
+            step.set_node(node_id, NodeState("running", attempt, dispatched=sent_at), **fields)
+            step.emit("node.running", "running", node_id=node_id, attempt=attempt)
+
+    async def _outputs_for(
+        self, conn: Connection, step: Step, targets: list[tuple[str, int]]
+    ) -> Outputs:
+        """Outputs of the targets' ancestors: from this step, the cache, else the database."""
+        wanted: set[str] = {step.row.trigger_node_id}
+        for node_id, _ in targets:
+            wanted |= step.index.ancestors(node_id)
+        known = step.cached.keys() | step.learned.keys()
+        missing = {n for n in wanted if step.states[n].status in _HAS_OUTPUT and n not in known}
+        loaded = await repository.load_outputs(conn, step.row.id, missing)
+        for node_id, (output, error) in loaded.items():
+            step.learn(node_id, output, error, len(dumps([output, error])))
+        return {**step.cached, **step.learned}
+
+    def _cancel_unfinished(self, step: Step) -> None:
+        for node_id in step.index.order:
+            state = step.states[node_id]
+            if not state.terminal:
+                step.set_node(node_id, NodeState("cancelled", state.attempt), finished_at=step.now)
+                step.emit(
+                    "node.cancelled", "cancelled", node_id=node_id, attempt=state.attempt or None
+                )
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    async def _load(
+        self, conn: Connection, execution_id: str
+    ) -> tuple[ExecutionRow, CachedExecution] | None:
+        entry = self.cache.get(execution_id)
+        loaded = await repository.lock_execution(conn, execution_id, with_graph=entry is None)
+        if loaded is None:
+            return None
+        row, graph_json = loaded
+        if entry is None:
+            index = GraphIndex(WorkflowGraph.model_validate(graph_json))
+            if row.status in TERMINAL_EXECUTION_STATUSES:
+                entry = CachedExecution(index)
+            else:
+                entry = self.cache.put(execution_id, index)
+        return row, entry
+
+    async def _save(self, conn: Connection, step: Step) -> Effects:
+        return await repository.save_step(conn, step)
+
+    async def _existing(self, conn: Connection, command: StartExecution) -> ExecutionSummary:
+        loaded = await repository.lock_execution(conn, command.execution_id, with_graph=False)
+        if loaded is None or loaded[0].tenant_id != command.tenant_id:
+            raise PermanentMessageError(f"execution id {command.execution_id} is already taken")
+        return loaded[0].summary()
+
+    @staticmethod
+    def _initial_node_rows(step: Step) -> list[dict[str, Any]]:
+        rows = []
+        for ordinal, node in enumerate(step.index.graph.nodes):
+            row: dict[str, Any] = {
+                "node_id": node.id,
+                "ordinal": ordinal,
+                "node_type": node.type,
+                "status": "queued",
+                "attempt": 0,
+            }
+            row.update(step.node_updates.get(node.id, {}))
+            rows.append(row)
+        return rows
+
+
+def _timing_and_input(result: NodeResult) -> dict[str, Any]:
+    """The executor's own timings, and the rendered config it ran with when it reports one
+    (the run's recorded input; otherwise the inputs sent in node.ready stand)."""
+    fields: dict[str, Any] = {"started_at": result.started_at, "finished_at": result.finished_at}
+    if result.input is not None:
+        fields["input"] = result.input
+    return fields
+
+
+def _context_nodes(
+    index: GraphIndex, node_id: str, states: dict[str, NodeState], outputs: Outputs
+) -> dict[str, Any]:
+    """`nodes` of the template context: every ancestor that produced an output (or error)."""
+    found: dict[str, Any] = {}
+    for ancestor in index.ancestors(node_id):
+        status = states[ancestor].status
+        if status not in _HAS_OUTPUT or ancestor not in outputs:
+            continue
+        output, error = outputs[ancestor]
+        found[ancestor] = (
+            {"output": output, "error": error} if status == "failed" else {"output": output}
+        )
+    return found

@@ -1,0 +1,212 @@
+"""One transaction's worth of change to an execution, gathered in memory before it is written.
+
+A `Step` collects node-state changes, status events (numbered under the execution's row lock),
+outgoing messages and timers; the repository then writes all of it with a fixed handful of
+statements, and the caller publishes the messages after commit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from portico_contracts.messages import Message, NodeError, StatusEvent, StatusEventType
+from portico_contracts.queries import ExecutionSummary
+from portico_contracts.topology import STATUS_EXCHANGE, status_key
+from portico_orchestrator.cache import Outputs
+from portico_orchestrator.readiness import GraphIndex, NodeState
+
+# An escaped NUL (an odd run of backslashes, then u0000): JSON allows it, jsonb refuses it.
+_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def jsonb_safe(text: str) -> str:
+    """JSON text PostgreSQL's jsonb accepts: NUL characters become U+FFFD."""
+    if "\\u0000" not in text:
+        return text
+    return _ESCAPED_NUL.sub(lambda m: m.group(1) + "\\ufffd", text)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def dumps(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+    return jsonb_safe(text)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    exchange: str
+    routing_key: str
+    message_id: str
+    body: str
+    headers: dict[str, str] | None = None  # W3C trace context of the message that caused it
+
+
+@dataclass(frozen=True, slots=True)
+class TimerSpec:
+    node_id: str
+    kind: str  # "retry" or "resume"
+    attempt: int
+    due_at: datetime
+    dispatched_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ExecutionRow:
+    """The execution row as the hot path sees it (the graph snapshot is cached separately)."""
+
+    id: str
+    tenant_id: str
+    workflow_id: str
+    workflow_version: int
+    mode: str
+    trigger_node_id: str
+    status: str
+    states: dict[str, NodeState]
+    last_seq: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: NodeError | None = None
+
+    def summary(self) -> ExecutionSummary:
+        return ExecutionSummary(
+            id=self.id,
+            workflow_id=self.workflow_id,
+            workflow_version=self.workflow_version,
+            status=self.status,
+            mode=self.mode,
+            trigger_node_id=self.trigger_node_id,
+            created_at=self.created_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            error=self.error,
+            last_seq=self.last_seq,
+        )
+
+
+def encode_states(states: dict[str, NodeState]) -> str:
+    compact: dict[str, dict[str, Any]] = {}
+    for node_id, state in states.items():
+        item: dict[str, Any] = {"s": state.status, "a": state.attempt}
+        if state.branch is not None:
+            item["b"] = state.branch
+        if state.suspended:
+            item["w"] = True
+        if state.dispatched is not None:
+            item["d"] = state.dispatched
+        compact[node_id] = item
+    return dumps(compact)
+
+
+def decode_states(raw: dict[str, dict[str, Any]]) -> dict[str, NodeState]:
+    return {
+        node_id: NodeState(
+            item["s"], item.get("a", 0), item.get("b"), item.get("w", False), item.get("d")
+        )
+        for node_id, item in raw.items()
+    }
+
+
+@dataclass
+class Step:
+    row: ExecutionRow
+    index: GraphIndex
+    now: datetime
+    cached: Outputs = field(default_factory=dict)  # outputs this replica already knows
+    learned: Outputs = field(default_factory=dict)  # outputs to remember once committed
+    learned_size: int = 0
+    trace: dict[str, str] | None = None  # carried on to every message this step sends
+    node_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[tuple[StatusEvent, str]] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+    timers: list[TimerSpec] = field(default_factory=list)
+
+    @property
+    def states(self) -> dict[str, NodeState]:
+        return self.row.states
+
+    def set_node(self, node_id: str, state: NodeState, **fields: Any) -> None:
+        """Change a node's readiness state and, through `fields`, its node_runs record."""
+        self.row.states[node_id] = state
+        update = self.node_updates.setdefault(node_id, {"node_id": node_id})
+        update["status"] = state.status
+        update["attempt"] = state.attempt
+        update.update(fields)
+
+    def set_execution(self, status: str, error: NodeError | None = None) -> None:
+        self.row.status = status
+        if status in ("succeeded", "failed", "cancelled"):
+            self.row.finished_at = self.now
+        if error is not None:
+            self.row.error = error
+
+    def emit(
+        self,
+        type_: StatusEventType,
+        status: str,
+        *,
+        node_id: str | None = None,
+        attempt: int | None = None,
+        output: Any = None,
+        error: NodeError | None = None,
+    ) -> None:
+        """Record a status event; its seq is allocated here, under the execution's row lock."""
+        self.row.last_seq += 1
+        event = StatusEvent(
+            tenant_id=self.row.tenant_id,
+            execution_id=self.row.id,
+            workflow_id=self.row.workflow_id,
+            seq=self.row.last_seq,
+            type=type_,
+            at=self.now,
+            node_id=node_id,
+            status=status,
+            attempt=attempt,
+            output=output,
+            error=error,
+        )
+        body = jsonb_safe(event.model_dump_json())
+        self.events.append((event, body))
+        key = status_key(self.row.tenant_id, self.row.workflow_id, self.row.id)
+        self.messages.append(
+            OutboxMessage(STATUS_EXCHANGE.name, key, event.message_id, body, self.trace)
+        )
+
+    def send(self, exchange: str, routing_key: str, message: Message) -> None:
+        self.messages.append(
+            OutboxMessage(
+                exchange, routing_key, message.message_id, message.model_dump_json(), self.trace
+            )
+        )
+
+    def add_timer(self, timer: TimerSpec) -> None:
+        self.timers.append(timer)
+
+    def learn(self, node_id: str, output: Any, error: Any, size: int) -> None:
+        self.learned[node_id] = (output, error)
+        self.learned_size += size
+
+    def node_rows_json(self) -> str:
+        return dumps(list(self.node_updates.values()))
+
+
+@dataclass
+class Effects:
+    """What to do after commit: publish these outbox rows, wake the timer loop for these,
+    remember these outputs (or forget a finished execution)."""
+
+    messages: list[tuple[int, OutboxMessage]] = field(default_factory=list)
+    timer_due: list[datetime] = field(default_factory=list)
+    execution_id: str | None = None
+    finished: bool = False
+    outputs: Outputs = field(default_factory=dict)
+    outputs_size: int = 0

@@ -1,0 +1,146 @@
+"""The read side of the RPC surface: executions, their node runs, and event replay.
+
+Every query is filtered by the caller's tenant, so another tenant's execution is not found.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from portico_contracts.messages import StatusEvent
+from portico_contracts.queries import (
+    EventsPage,
+    EventsSince,
+    ExecutionDetail,
+    ExecutionPage,
+    ExecutionSummary,
+    GetExecution,
+    ListExecutions,
+    NodeRunView,
+)
+from portico_orchestrator.models import events, executions, node_runs
+
+
+class InvalidRequestError(ValueError):
+    """The request is well-formed but cannot be answered (say, a cursor that is not ours)."""
+
+
+_SUMMARY_COLUMNS = (
+    executions.c.id,
+    executions.c.workflow_id,
+    executions.c.workflow_version,
+    executions.c.status,
+    executions.c.mode,
+    executions.c.trigger_node_id,
+    executions.c.created_at,
+    executions.c.started_at,
+    executions.c.finished_at,
+    executions.c.error,
+    executions.c.last_seq,
+)
+_RUN_COLUMNS = (
+    node_runs.c.node_id,
+    node_runs.c.node_type,
+    node_runs.c.status,
+    node_runs.c.attempt,
+    node_runs.c.input,
+    node_runs.c.output,
+    node_runs.c.error,
+    node_runs.c.started_at,
+    node_runs.c.finished_at,
+)
+
+
+def encode_cursor(created_at: datetime, execution_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), execution_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, execution_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None or not isinstance(execution_id, str):
+            raise ValueError("malformed cursor")
+        return moment, execution_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidRequestError("cursor is not a next_cursor this service returned") from exc
+
+
+async def get_execution(conn: AsyncConnection, query: GetExecution) -> ExecutionDetail | None:
+    found = (
+        (
+            await conn.execute(
+                sa.select(*_SUMMARY_COLUMNS, executions.c.payload).where(
+                    executions.c.id == query.execution_id,
+                    executions.c.tenant_id == query.tenant_id,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if found is None:
+        return None
+    runs = await conn.execute(
+        sa.select(*_RUN_COLUMNS)
+        .where(node_runs.c.execution_id == query.execution_id)
+        .order_by(node_runs.c.ordinal)
+    )
+    return ExecutionDetail.model_validate(
+        {**found, "node_runs": [NodeRunView.model_validate(dict(r)) for r in runs.mappings()]}
+    )
+
+
+async def list_executions(conn: AsyncConnection, query: ListExecutions) -> ExecutionPage:
+    """Newest first; the cursor is the (created_at, id) of the last item, for keyset paging."""
+    statement = sa.select(*_SUMMARY_COLUMNS).where(executions.c.tenant_id == query.tenant_id)
+    if query.workflow_id is not None:
+        statement = statement.where(executions.c.workflow_id == query.workflow_id)
+    if query.status is not None:
+        statement = statement.where(executions.c.status == query.status)
+    if query.cursor:
+        created_at, execution_id = decode_cursor(query.cursor)
+        statement = statement.where(
+            sa.tuple_(executions.c.created_at, executions.c.id) < (created_at, execution_id)
+        )
+    statement = statement.order_by(executions.c.created_at.desc(), executions.c.id.desc()).limit(
+        query.limit + 1
+    )
+    rows = (await conn.execute(statement)).mappings().all()
+    items = [ExecutionSummary.model_validate(dict(r)) for r in rows[: query.limit]]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.created_at, last.id)
+    return ExecutionPage(items=items, next_cursor=next_cursor)
+
+
+async def events_since(conn: AsyncConnection, query: EventsSince) -> EventsPage | None:
+    last_seq = (
+        await conn.execute(
+            sa.select(executions.c.last_seq).where(
+                executions.c.id == query.execution_id,
+                executions.c.tenant_id == query.tenant_id,
+            )
+        )
+    ).scalar()
+    if last_seq is None:
+        return None
+    bodies = await conn.execute(
+        sa.select(events.c.body)
+        .where(events.c.execution_id == query.execution_id, events.c.seq > query.after_seq)
+        .order_by(events.c.seq)
+        .limit(query.limit)
+    )
+    return EventsPage(
+        events=[StatusEvent.model_validate(body) for body in bodies.scalars()],
+        last_seq=last_seq,
+    )

@@ -1,0 +1,59 @@
+"""An in-process orchestrator in this run's database and vhost, and a `Bus` to talk to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from portico_orchestrator.app import Orchestrator
+from portico_orchestrator.config import Settings
+from tests.orchestrator.harness import Bus
+
+
+def orchestrator_settings(**overrides: Any) -> Settings:
+    # Short relay and poll intervals so crash-recovery paths show up within a test.
+    values: dict[str, Any] = {
+        "outbox_relay_interval_s": 0.2,
+        "outbox_relay_grace_s": 0.5,
+        "timer_poll_interval_s": 0.3,
+        "db_pool_size": 3,
+        "db_max_overflow": 5,
+        "db_read_pool_size": 1,
+        # Executor tests may share this vhost: leave their queues to them.
+        "declare_executor_queues": False,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+class Running:
+    """The orchestrator under test; `restart` stops it and starts a fresh replica."""
+
+    def __init__(self) -> None:
+        self.instance = Orchestrator(orchestrator_settings())
+
+    async def restart(self, pause: float = 0.0) -> None:
+        import asyncio
+
+        await self.instance.stop()
+        await asyncio.sleep(pause)
+        self.instance = Orchestrator(orchestrator_settings())
+        await self.instance.start()
+
+
+@pytest.fixture(scope="module")
+async def orchestrator(infra: Any) -> AsyncIterator[Running]:
+    running = Running()
+    await running.instance.start()
+    yield running
+    await running.instance.stop()
+
+
+@pytest.fixture(scope="module")
+async def bus(infra: Any, orchestrator: Running) -> AsyncIterator[Bus]:
+    connected = Bus(infra.amqp_url)
+    await connected.open()
+    yield connected
+    await connected.close()
