@@ -46,3 +46,13 @@ async def test_serves_the_editor_next_to_the_api(infra: Any, tmp_path: Path) -> 
         missing = await client.get("/api/nope")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "not_found"
+
+
+async def test_without_an_editor_the_browser_lands_on_the_api_docs(infra: Any) -> None:
+    async with (
+        serve(gateway_settings(infra)) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        landing = await client.get("/", follow_redirects=True)
+        assert landing.status_code == 200
+        assert landing.url.path == "/docs"

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
@@ -111,4 +112,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.web_dir is not None:
         # Last, so every API route wins over a file of the same name.
         app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+    else:
+        # No editor build to serve: a browser opening Portico lands on the live API docs.
+        app.add_api_route("/", _to_api_docs, include_in_schema=False)
     return app
+
+
+async def _to_api_docs() -> RedirectResponse:
+    return RedirectResponse("/docs")
