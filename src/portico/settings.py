@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from portico_contracts.runtime import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, AmqpUrl, DatabaseUrl
+
 
 class LauncherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/portico"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL
+    amqp_url: AmqpUrl = DEFAULT_AMQP_URL
     host: str = "127.0.0.1"
     port: int = 8000
     restart_delay_s: float = 1.0

@@ -5,12 +5,32 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 from pydantic_settings import BaseSettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/portico"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _asyncpg_url(value: str) -> str:
+    if not value.startswith("postgresql+asyncpg://"):
+        raise ValueError("must be a postgresql+asyncpg:// URL")
+    return value
+
+
+def _amqp_url(value: str) -> str:
+    if not value.startswith(("amqp://", "amqps://")):
+        raise ValueError("must be an amqp:// or amqps:// URL")
+    return value
+
+
+# Field types every service's Settings uses for PORTICO_DATABASE_URL and PORTICO_AMQP_URL.
+DatabaseUrl = Annotated[str, AfterValidator(_asyncpg_url)]
+AmqpUrl = Annotated[str, AfterValidator(_amqp_url)]
 
 
 def settings_problems(exc: ValidationError, prefix: str = "PORTICO_") -> str:

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from portico_contracts.runtime import DEFAULT_AMQP_URL, AmqpUrl
+
 # Kept here (not imported from `nodes`) so reading settings never imports the node runners.
 EXECUTOR_TYPES: tuple[str, ...] = ("http", "transform", "condition", "merge", "wait")
 
@@ -24,7 +26,7 @@ def _split_commas(value: Any) -> Any:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore", populate_by_name=True)
 
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    amqp_url: AmqpUrl = DEFAULT_AMQP_URL
 
     # Which node types this process consumes, so each type can be deployed and scaled alone.
     types: Annotated[tuple[str, ...], NoDecode] = Field(
@@ -66,10 +68,3 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one executor type is needed")
         return tuple(dict.fromkeys(value))  # drop duplicates, keep order
-
-    @field_validator("amqp_url")
-    @classmethod
-    def _amqp_scheme(cls, value: str) -> str:
-        if not value.startswith(("amqp://", "amqps://")):
-            raise ValueError("must start with amqp:// or amqps://")
-        return value

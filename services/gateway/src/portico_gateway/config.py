@@ -8,14 +8,20 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from portico_contracts.runtime import settings_problems
+from portico_contracts.runtime import (
+    DEFAULT_AMQP_URL,
+    DEFAULT_DATABASE_URL,
+    AmqpUrl,
+    DatabaseUrl,
+    settings_problems,
+)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/portico"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL
+    amqp_url: AmqpUrl = DEFAULT_AMQP_URL
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -33,20 +39,6 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The built editor (web/dist); served at / when set.
     web_dir: Path | None = None
-
-    @field_validator("database_url")
-    @classmethod
-    def _asyncpg_url(cls, value: str) -> str:
-        if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("must be a postgresql+asyncpg:// URL")
-        return value
-
-    @field_validator("amqp_url")
-    @classmethod
-    def _amqp_url(cls, value: str) -> str:
-        if not value.startswith(("amqp://", "amqps://")):
-            raise ValueError("must be an amqp:// or amqps:// URL")
-        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

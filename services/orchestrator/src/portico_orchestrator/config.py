@@ -5,12 +5,14 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from portico_contracts.runtime import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, AmqpUrl, DatabaseUrl
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTICO_", extra="ignore")
 
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/portico"
-    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL
+    amqp_url: AmqpUrl = DEFAULT_AMQP_URL
 
     # Unacked messages per consumer: results of many executions are handled concurrently.
     prefetch: int = Field(default=64, ge=1, le=10_000)
@@ -40,20 +42,6 @@ class Settings(BaseSettings):
     cache_executions: int = Field(default=5_000, ge=1)
     cache_output_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     log_level: str = "INFO"
-
-    @field_validator("database_url")
-    @classmethod
-    def _asyncpg_url(cls, value: str) -> str:
-        if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("must be a postgresql+asyncpg:// URL")
-        return value
-
-    @field_validator("amqp_url")
-    @classmethod
-    def _amqp_url(cls, value: str) -> str:
-        if not value.startswith(("amqp://", "amqps://")):
-            raise ValueError("must be an amqp:// or amqps:// URL")
-        return value
 
     @field_validator("log_level")
     @classmethod
