@@ -1,0 +1,105 @@
+"""`portico up` as a newcomer runs it: every service up, a dead one restarted, a clear
+message when PostgreSQL or RabbitMQ is not there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from portico.cluster import Infra, free_port
+
+
+def _portico(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "portico.cli", *args],
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_for(predicate: object, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(what)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _child(parent: int, service: str) -> int | None:
+    found = subprocess.run(
+        ["pgrep", "-P", str(parent), "-f", f"portico_{service}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    return int(found[0]) if found else None
+
+
+@pytest.fixture
+def portico_up(infra: Infra, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    port = free_port()
+    log = tmp_path / "up.log"
+    process = _portico(["up"], {**infra.env(), "PORTICO_PORT": str(port)}, log)
+    try:
+        yield process, f"http://127.0.0.1:{port}", log
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def test_up_runs_every_service_and_restarts_a_dead_one(
+    portico_up: tuple[subprocess.Popen[bytes], str, Path],
+) -> None:
+    process, url, log = portico_up
+    _wait_for(lambda: _ready(url), 60, f"gateway not ready: {log.read_text()}")
+    output = log.read_text()
+    assert "migrations applied: gateway, orchestrator" in output
+    assert "orchestrator |" in output
+    assert "executors    |" in output
+
+    first = _child(process.pid, "orchestrator")
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    _wait_for(
+        lambda: (_child(process.pid, "orchestrator") or first) != first,
+        30,
+        f"orchestrator not restarted: {log.read_text()}",
+    )
+    assert "orchestrator | exited with code -9; restarting" in log.read_text()
+
+
+def test_up_names_what_to_start_when_rabbitmq_is_down(infra: Infra, tmp_path: Path) -> None:
+    log = tmp_path / "up.log"
+    closed = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    process = _portico(["up"], {**infra.env(), "PORTICO_AMQP_URL": closed}, log)
+    assert process.wait(timeout=60) != 0
+    output = log.read_text()
+    assert "RabbitMQ is not reachable" in output
+    assert "rabbitmq-server -detached" in output
+    assert "PORTICO_AMQP_URL" in output
+
+
+def test_up_names_what_to_start_when_postgres_is_down(infra: Infra, tmp_path: Path) -> None:
+    log = tmp_path / "up.log"
+    closed = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/portico"
+    process = _portico(["migrate"], {**infra.env(), "PORTICO_DATABASE_URL": closed}, log)
+    assert process.wait(timeout=60) != 0
+    assert "PostgreSQL is not reachable" in log.read_text()
+    assert "pg_ctlcluster" in log.read_text()
