@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from portico_contracts.nodes import NODE_TYPES
-from tests.gateway.conftest import User, graph, graph_with_raw_json
+from tests.gateway.conftest import User, create, graph, graph_with_raw_json
 
 
 def _error(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -129,3 +129,17 @@ async def test_probes_docs_and_metrics(anon: httpx.AsyncClient, alice: User) -> 
     metrics = (await anon.get("/metrics")).text
     assert 'route="/api/workflows/{workflow_id}"' in metrics
     assert "00000000-0000" not in metrics
+
+
+async def test_version_numbers_beyond_what_can_exist_are_a_422(alice: User) -> None:
+    # Found by schemathesis: an int64 version reached PostgreSQL's int32 column as a 500.
+    workflow_id = await create(alice, graph())
+    huge = 8_104_806_217_501
+    for method, path, body in [
+        ("POST", f"/api/workflows/{workflow_id}/run", {"payload": {}, "version": huge}),
+        ("GET", f"/api/workflows/{workflow_id}/versions/{huge}", None),
+        ("PUT", f"/api/workflows/{workflow_id}?expected_version={huge}", graph()),
+        ("PUT", f"/api/workflows/{workflow_id}", {**graph(), "expected_version": huge}),
+    ]:
+        response = await alice.client.request(method, path, json=body)
+        _error(response, 422)

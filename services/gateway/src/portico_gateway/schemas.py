@@ -19,6 +19,9 @@ from portico_gateway.json_safety import (
 # mail, not by a regular expression.
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]+$")
 
+# Versions are stored as PostgreSQL integers; a larger number can never exist, so it is a 422.
+MAX_VERSION = 2**31 - 1
+
 EXPORT_FORMAT = "portico.workflow"
 EXPORT_FORMAT_VERSION = 1
 
@@ -142,7 +145,9 @@ class WorkflowExport(BaseModel):
 class RunRequest(_Body):
     payload: Any = Field(default_factory=dict, description="The trigger's output.")
     trigger_node_id: str | None = Field(default=None, pattern=NODE_ID_PATTERN)
-    version: int | None = Field(default=None, ge=1, description="Defaults to the latest.")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="Defaults to the latest."
+    )
 
     _storable = field_validator("payload")(check_storable)
 

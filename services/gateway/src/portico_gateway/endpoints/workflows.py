@@ -10,6 +10,7 @@ from portico_gateway import workflow_service as workflows
 from portico_gateway.dependencies import DB, CurrentPrincipal, State
 from portico_gateway.errors import InvalidRequestError
 from portico_gateway.schemas import (
+    MAX_VERSION,
     RunAccepted,
     RunRequest,
     VersionDetail,
@@ -82,7 +83,7 @@ async def update_workflow(
     graph: GraphBody,
     db: DB,
     principal: CurrentPrincipal,
-    expected_version: Annotated[int | None, Query(ge=1)] = None,
+    expected_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> WorkflowDetail:
     """Save the graph as a new immutable version.
 
@@ -92,7 +93,11 @@ async def update_workflow(
     graph = dict(graph)
     if "expected_version" in graph:
         in_body = graph.pop("expected_version")
-        if not isinstance(in_body, int) or isinstance(in_body, bool) or in_body < 1:
+        if (
+            not isinstance(in_body, int)
+            or isinstance(in_body, bool)
+            or not 1 <= in_body <= MAX_VERSION
+        ):
             raise InvalidRequestError("expected_version must be a positive integer")
         expected_version = expected_version or in_body
     return await workflows.update_workflow(db, principal, workflow_id, graph, expected_version)
@@ -116,7 +121,7 @@ async def list_versions(
 @router.get("/{workflow_id}/versions/{number}")
 async def get_version(
     workflow_id: WorkflowId,
-    number: Annotated[int, Path(ge=1, le=2_000_000_000)],
+    number: Annotated[int, Path(ge=1, le=MAX_VERSION)],
     db: DB,
     principal: CurrentPrincipal,
 ) -> VersionDetail:
