@@ -1,6 +1,7 @@
-"""docker-compose.yml cannot run here (no Docker engine), so it is checked statically:
-it parses, every service has what it depends on, every command is a real `portico`
-command, and every PORTICO_ variable is one some service's settings actually read."""
+"""docker-compose.yml and deploy/k8s cannot run here (no Docker engine, no cluster), so they
+are checked statically: they parse (and the Kubernetes objects validate against the API
+schema), every command is a real `portico` command with options its service accepts, and every
+PORTICO_ variable is one some service's settings actually read."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
 from portico.cli import SERVICES, _parser
+from portico_executors.config import EXECUTOR_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+K8S_DIR = ROOT / "deploy" / "k8s"
+K8S_VERSION = "1.30.0"
 
 
 def _known_settings() -> set[str]:
@@ -35,8 +40,26 @@ def _known_settings() -> set[str]:
         ]
     for settings_class in classes:
         prefix = settings_class.model_config.get("env_prefix", "")
-        names |= {f"{prefix}{field}".upper() for field in settings_class.model_fields}
+        for name, field in settings_class.model_fields.items():
+            alias = field.validation_alias
+            names.add(alias if isinstance(alias, str) else f"{prefix}{name}".upper())
     return names
+
+
+KNOWN_SETTINGS = _known_settings()
+
+
+def assert_real_command(command: list[str]) -> None:
+    assert command[0] == "portico"
+    if command[1] in SERVICES:
+        # `portico <service> …` hands the rest to the service's own parser.
+        module = importlib.import_module(f"portico_{command[1]}.__main__")
+        module.build_parser().parse_args(command[2:])
+    else:
+        assert _parser().parse_args(command[1:]).command in ("migrate", "up")
+
+
+# --- docker-compose.yml -----------------------------------------------------------------------
 
 
 def _services() -> dict[str, dict[str, Any]]:
@@ -51,22 +74,14 @@ def test_every_portico_service_is_in_compose() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(_services()))
-def test_commands_parse_with_the_real_cli(name: str) -> None:
+def test_compose_commands_are_real(name: str) -> None:
     command = _services()[name].get("command")
-    if command is None:
-        return
-    assert command[0] == "portico"
-    if command[1] in SERVICES:
-        # `portico <service> …` hands the rest to the service's own parser.
-        module = importlib.import_module(f"portico_{command[1]}.__main__")
-        module.build_parser().parse_args(command[2:])
-        assert callable(module.main)
-    else:
-        assert _parser().parse_args(command[1:]).command in ("migrate", "up")
+    if command is not None:
+        assert_real_command(command)
 
 
 @pytest.mark.parametrize("name", sorted(_services()))
-def test_dependencies_exist_and_are_healthchecked(name: str) -> None:
+def test_compose_dependencies_exist_and_are_healthchecked(name: str) -> None:
     services = _services()
     for dependency, spec in (services[name].get("depends_on") or {}).items():
         assert dependency in services, f"{name} depends on unknown service {dependency}"
@@ -75,15 +90,94 @@ def test_dependencies_exist_and_are_healthchecked(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(_services()))
-def test_portico_variables_are_real_settings(name: str) -> None:
-    known = _known_settings()
-    environment = _services()[name].get("environment") or {}
-    for variable in environment:
+def test_compose_variables_are_real_settings(name: str) -> None:
+    for variable in _services()[name].get("environment") or {}:
         if variable.startswith("PORTICO_"):
-            assert variable in known, f"{name} sets {variable}, which no Settings reads"
+            assert variable in KNOWN_SETTINGS, f"{name} sets {variable}, which no Settings reads"
 
 
 def test_dockerfile_installs_the_locked_workspace() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "uv sync --frozen" in dockerfile
     assert (ROOT / "uv.lock").exists()
+
+
+# --- deploy/k8s ---------------------------------------------------------------------------------
+
+
+def _k8s_objects() -> list[dict[str, Any]]:
+    kustomization = yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())
+    objects: list[dict[str, Any]] = []
+    for resource in kustomization["resources"]:
+        objects += [doc for doc in yaml.safe_load_all((K8S_DIR / resource).read_text()) if doc]
+    return objects
+
+
+K8S_OBJECTS = _k8s_objects()
+
+
+def _by_kind(kind: str) -> list[dict[str, Any]]:
+    return [o for o in K8S_OBJECTS if o["kind"] == kind]
+
+
+def _containers() -> list[dict[str, Any]]:
+    workloads = _by_kind("Deployment") + _by_kind("Job")
+    return [c for w in workloads for c in w["spec"]["template"]["spec"]["containers"]]
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    listed = set(yaml.safe_load((K8S_DIR / "kustomization.yaml").read_text())["resources"])
+    on_disk = {p.name for p in K8S_DIR.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == on_disk
+
+
+@pytest.mark.parametrize("obj", K8S_OBJECTS, ids=lambda o: f"{o['kind']}/{o['metadata']['name']}")
+def test_k8s_objects_validate_against_the_api_schema(obj: dict[str, Any]) -> None:
+    kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+def test_k8s_selectors_match_their_pods() -> None:
+    pod_labels = [d["spec"]["template"]["metadata"]["labels"] for d in _by_kind("Deployment")]
+    for deployment in _by_kind("Deployment"):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    for service in _by_kind("Service"):
+        assert any(service["spec"]["selector"].items() <= labels.items() for labels in pod_labels)
+
+
+def test_k8s_commands_are_real_and_cover_every_executor_type() -> None:
+    consumed: set[str] = set()
+    for container in _containers():
+        command = container["command"]
+        assert_real_command(command)
+        if command[1] == "executors":
+            types = command[command.index("--types") + 1] if "--types" in command else ""
+            consumed |= set(types.split(",")) if types else set(EXECUTOR_TYPES)
+    assert consumed == set(EXECUTOR_TYPES)
+
+
+def test_k8s_variables_are_real_settings_and_reach_every_container() -> None:
+    provided = {}
+    for source in _by_kind("ConfigMap") + _by_kind("Secret"):
+        keys = set(source.get("data") or {}) | set(source.get("stringData") or {})
+        assert keys <= KNOWN_SETTINGS, keys - KNOWN_SETTINGS
+        provided[source["metadata"]["name"]] = keys
+    for container in _containers():
+        names = {
+            ref.get("secretRef", ref.get("configMapRef", {}))["name"]
+            for ref in container["envFrom"]
+        }
+        assert names <= provided.keys()
+        reachable = set().union(*(provided[n] for n in names))
+        assert {"PORTICO_DATABASE_URL", "PORTICO_AMQP_URL"} <= reachable
+
+
+def test_gateway_probes_hit_real_routes() -> None:
+    from portico_gateway.app import create_app
+    from portico_gateway.config import Settings
+
+    routes = set(create_app(Settings()).openapi()["paths"])
+    for container in _containers():
+        for probe in ("livenessProbe", "readinessProbe"):
+            if probe in container:
+                assert container[probe]["httpGet"]["path"] in routes
