@@ -185,3 +185,10 @@ def test_jsonata_expression_is_not_treated_as_a_template() -> None:
 def test_retry_delay_grows_and_is_capped() -> None:
     policy = RetryPolicy(max_attempts=5, initial_delay_ms=100, multiplier=3, max_delay_ms=500)
     assert [policy.delay_ms(n) for n in (1, 2, 3)] == [100, 300, 500]
+
+
+def test_a_template_nested_too_deeply_is_a_problem_on_its_node() -> None:
+    deep = "{{ " + "(" * 1000 + "1" + ")" * 1000 + " }}"
+    node = {"id": "m", "type": "transform", "config": {"mapping": {"a": deep}}}
+    found = problems(graph([TRIGGER, node], [{"source": "start", "target": "m"}]))
+    assert found == [("invalid_template", "m")]

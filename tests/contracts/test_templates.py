@@ -55,3 +55,20 @@ def test_check_template_reports_syntax_errors() -> None:
     reason = check_template("{% if x %}")
     assert reason is not None
     assert "syntax" in reason
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 1000 + "1" + ")" * 1000 + " }}",
+        "x {{ " + "[" * 1000 + "]" * 1000 + " }}",
+        "{% if 1 %}" * 1000 + "{% endif %}" * 1000,
+    ],
+)
+def test_too_deeply_nested_templates_are_reported_not_raised(source: str) -> None:
+    """Jinja parses these, but they nest deeper than Python compiles: a problem, not a crash."""
+    reason = check_template(source)
+    assert reason is not None
+    assert "nested too deeply" in reason
+    with pytest.raises(TemplateRenderError):
+        render_value(source, CONTEXT)

@@ -148,7 +148,8 @@ async def test_api_keys_are_per_tenant(alice: User, bob: User) -> None:
     key = (await alice.client.post("/api/api-keys", json={"name": "mine"})).json()
     assert (await bob.client.get("/api/api-keys")).json() == []
     assert (await bob.client.delete(f"/api/api-keys/{key['id']}")).status_code == 404
-    assert (await bob.client.delete("/api/api-keys/not-a-uuid")).status_code == 404
+    for odd_id in ("not-a-uuid", "urn:uuid:" + key["id"], "{" + key["id"] + "}"):
+        assert (await bob.client.delete(f"/api/api-keys/{odd_id}")).status_code == 404
     assert len((await alice.client.get("/api/api-keys")).json()) == 1
 
 

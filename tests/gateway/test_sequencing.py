@@ -17,6 +17,7 @@ from faststream.rabbit import RabbitBroker
 from portico_contracts.messages import StatusEvent
 from portico_contracts.topology import STATUS_EXCHANGE, status_key
 from portico_gateway.broker import open_rpc_channel
+from portico_gateway.hub import StatusHub
 from portico_gateway.orchestrator_client import OrchestratorClient
 from portico_gateway.rpc import RpcClient
 from portico_gateway.ws_subscriptions import Sequencer
@@ -56,6 +57,30 @@ def test_sequencer_reorders_and_drops_duplicates() -> None:
     assert not sequencer.pending
     sequencer.accept(_event(2))
     assert delivered == [1, 2, 3, 4]
+
+
+class _Listener:
+    tenant_id = "t"
+
+    def __init__(self) -> None:
+        self.resyncs = 0
+
+    def offer(self, event: StatusEvent) -> None:
+        pass
+
+    def resync(self) -> None:
+        self.resyncs += 1
+
+
+def test_broker_reconnect_resyncs_execution_and_workflow_subscriptions() -> None:
+    # Events published while the gateway was disconnected are gone; every subscription,
+    # whether to one execution or to a whole workflow, must ask the orchestrator for them.
+    hub = StatusHub()
+    by_execution, by_workflow = _Listener(), _Listener()
+    hub.add_execution("e", by_execution)
+    hub.add_workflow("w", by_workflow)
+    hub.resync_all()
+    assert (by_execution.resyncs, by_workflow.resyncs) == (1, 1)
 
 
 @pytest.fixture

@@ -188,8 +188,16 @@ async def test_another_tenant_gets_404_and_sees_nothing(alice: User, bob: User) 
     assert (await alice.client.get(f"/api/workflows/{workflow_id}")).json()["version"] == 1
 
 
+# Spellings Python's uuid.UUID accepts but that are not the ids this API hands out.
+NON_CANONICAL_UUIDS = (
+    "urn:uuid:12345678-1234-5678-1234-567812345678",
+    "{12345678-1234-5678-1234-567812345678}",
+    "12345678123456781234567812345678",
+)
+
+
 async def test_unknown_and_malformed_ids_are_404(alice: User) -> None:
-    for workflow_id in (str(uuid.uuid4()), "not-a-uuid", "1' OR '1'='1"):
+    for workflow_id in (str(uuid.uuid4()), "not-a-uuid", "1' OR '1'='1", *NON_CANONICAL_UUIDS):
         response = await alice.client.get(f"/api/workflows/{workflow_id}")
         assert response.status_code == 404, response.text
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import pytest
 import websockets
+from faststream.rabbit import RabbitBroker
 
+from portico_contracts.topology import STATUS_EXCHANGE, status_key
 from tests.gateway.conftest import (
     User,
     connect,
@@ -51,6 +55,35 @@ async def test_api_key_by_header_or_query(alice: User) -> None:
         assert (await receive(ws))["code"] == "unauthenticated"
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def test_api_key_in_the_query_is_not_logged(alice: User) -> None:
+    secret = (await alice.client.post("/api/api-keys", json={"name": "ws"})).json()["secret"]
+    # uvicorn logs every WebSocket's path and query string at INFO on this logger.
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    records, level = _Records(), uvicorn_log.level
+    uvicorn_log.addHandler(records)
+    uvicorn_log.setLevel(logging.INFO)
+    try:
+        for query in (f"?api_key={secret}", f"?x=1&%61pi%5Fkey={secret}"):
+            async with connect(alice, query=query, headers={}) as ws:
+                await send(ws, {"type": "ping"})
+                assert await receive(ws) == {"type": "pong"}
+    finally:
+        uvicorn_log.removeHandler(records)
+        uvicorn_log.setLevel(level)
+    accepted = [m for m in records.messages if "/api/ws" in m]
+    assert len(accepted) == 2, records.messages
+    assert not [m for m in records.messages if secret in m or secret[3:] in m]
+
+
 async def test_cookie_sockets_from_foreign_pages_are_refused(alice: User) -> None:
     headers = {"Cookie": alice.cookie_header, "Origin": "https://evil.example"}
     async with connect(alice, headers=headers) as ws:
@@ -93,7 +126,11 @@ async def test_foreign_workflow_is_not_found(alice: User, bob: User) -> None:
         "id"
     ]
     async with connect(bob) as ws:
-        for target in (workflow_id, "00000000-0000-0000-0000-000000000000"):
+        for target in (
+            workflow_id,
+            "00000000-0000-0000-0000-000000000000",
+            "urn:uuid:" + workflow_id,  # not an id we hand out, though uuid.UUID parses it
+        ):
             await send(ws, {"type": "subscribe", "workflow_id": target})
             frame = await receive(ws)
             assert frame == {"type": "error", "code": "not_found", "message": frame["message"]}
@@ -181,3 +218,53 @@ async def test_foreign_execution_is_not_found(alice: User, bob: User) -> None:
             await send(ws, frame)
             error = await receive(ws)
             assert error == {"type": "error", "code": "not_found", "message": error["message"]}
+
+
+def waiting_graph(name: str = "Waits") -> dict[str, Any]:
+    """Stays running until cancelled: its wait node sleeps an hour (or waits for an executor)."""
+    return {
+        "name": name,
+        "nodes": [
+            {"id": "start", "type": "trigger.manual"},
+            {"id": "pause", "type": "wait", "config": {"seconds": 3600}},
+        ],
+        "edges": [{"source": "start", "target": "pause"}],
+    }
+
+
+@pytest.mark.usefixtures("live_orchestrator")
+async def test_leaving_an_execution_does_not_repeat_its_events_on_the_workflow(
+    alice: User, infra: Any
+) -> None:
+    workflow_id = await create(alice, waiting_graph())
+    async with connect(alice) as ws:
+        await send(ws, {"type": "subscribe", "workflow_id": workflow_id})
+        assert (await receive(ws))["type"] == "snapshot"
+        execution_id = await run(alice, workflow_id)
+        # Follow the execution directly as well: from now on its events come through that.
+        await send(ws, {"type": "subscribe", "execution_id": execution_id})
+        seen: list[int] = []
+        while (frame := await receive(ws))["type"] != "snapshot":
+            seen.append(frame["event"]["seq"])
+        seen += range(len(seen) + 1, frame["execution"]["last_seq"] + 1)
+
+        cancelled = await alice.client.post(f"/api/executions/{execution_id}/cancel")
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+        events = await events_until_terminal(ws)
+        seen += [event["seq"] for event in events]
+        assert seen == list(range(1, len(seen) + 1))
+
+        # Leave the execution; the workflow subscription must not send its events again,
+        # not even when one comes by once more (a redelivery, a racing replica).
+        await send(ws, {"type": "unsubscribe", "execution_id": execution_id})
+        broker = RabbitBroker(infra.amqp_url)
+        await broker.start()
+        try:
+            key = status_key(alice.id, workflow_id, execution_id)
+            await broker.publish(events[-1], exchange=STATUS_EXCHANGE, routing_key=key)
+        finally:
+            await broker.stop()
+        await asyncio.sleep(1.0)  # past the gap grace period, so a catch-up would have run
+        await send(ws, {"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}

@@ -40,7 +40,7 @@ class StartExecution(Message):
 
     execution_id: str = Field(min_length=1, max_length=100)
     workflow_id: str = Field(min_length=1, max_length=100)
-    workflow_version: int = Field(ge=1)
+    workflow_version: int = Field(ge=1, le=2**31 - 1)
     graph: WorkflowGraph
     trigger_node_id: str
     payload: Any = None

@@ -111,6 +111,9 @@ def check_template(source: str) -> str | None:
             _compile_template(source)
     except TemplateSyntaxError as exc:
         return f"template syntax error: {exc.message} (line {exc.lineno})"
+    except (RecursionError, SyntaxError):
+        # Jinja's grammar allows it, but Jinja or Python's compiler gives up on the depth.
+        return "template is nested too deeply to compile; simplify the expression"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -28,6 +29,7 @@ from portico_gateway.hub import StatusHub
 from portico_gateway.metrics import Metrics, MetricsMiddleware
 from portico_gateway.orchestrator_client import OrchestratorClient
 from portico_gateway.rpc import RpcClient
+from portico_gateway.ws import REDACT_QUERY_API_KEYS
 
 
 def _without_password(url: str) -> str:
@@ -88,6 +90,8 @@ def _lifespan(
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    # uvicorn logs each WebSocket's URL; keep `?api_key=` out (a repeated add is a no-op).
+    logging.getLogger("uvicorn.error").addFilter(REDACT_QUERY_API_KEYS)
     metrics = Metrics()
     app = FastAPI(
         title="Portico gateway",

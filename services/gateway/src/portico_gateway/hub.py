@@ -30,8 +30,6 @@ class StatusHub:
     def __init__(self) -> None:
         self._by_execution: defaultdict[str, set[Listener]] = defaultdict(set)
         self._by_workflow: defaultdict[str, set[Listener]] = defaultdict(set)
-        self.received = 0
-        self.dropped_invalid = 0
 
     def add_execution(self, execution_id: str, listener: Listener) -> None:
         self._by_execution[execution_id].add(listener)
@@ -53,7 +51,6 @@ class StatusHub:
 
     def feed(self, routing_key: str, body: bytes) -> None:
         """Entry point of the status consumer: one raw event from RabbitMQ."""
-        self.received += 1
         # status.<tenant>.<workflow>.<execution>: most events interest no socket here, and
         # the routing key says so without parsing the body.
         parts = routing_key.split(".")
@@ -66,7 +63,6 @@ class StatusHub:
         try:
             event = StatusEvent.model_validate_json(body)
         except ValidationError as exc:
-            self.dropped_invalid += 1
             logger.warning("dropping unreadable status event (%s): %s", routing_key, exc)
             return
         self.dispatch(event)
@@ -83,9 +79,10 @@ class StatusHub:
 
     def resync_all(self) -> None:
         """After a broker reconnect: events may have been missed, let every subscription ask."""
-        for listeners in list(self._by_execution.values()):
-            for listener in list(listeners):
-                listener.resync()
+        for index in (self._by_execution, self._by_workflow):
+            for listeners in list(index.values()):
+                for listener in list(listeners):
+                    listener.resync()
 
 
 def _discard(index: defaultdict[str, set[Listener]], key: str, listener: Listener) -> None:

@@ -143,11 +143,10 @@ async def get_workflow(
     workflow_id: str,
     *,
     for_update: bool = False,
-    include_deleted: bool = False,
 ) -> Workflow | None:
-    statement = select(Workflow).where(Workflow.tenant_id == tenant_id, Workflow.id == workflow_id)
-    if not include_deleted:
-        statement = statement.where(Workflow.deleted_at.is_(None))
+    statement = select(Workflow).where(
+        Workflow.tenant_id == tenant_id, Workflow.id == workflow_id, Workflow.deleted_at.is_(None)
+    )
     if for_update:
         # Serializes concurrent saves of one workflow so version numbers never collide.
         statement = statement.with_for_update()

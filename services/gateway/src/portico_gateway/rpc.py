@@ -61,10 +61,6 @@ class RpcClient:
             await self._channel.close()
         self._channel = None
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._pending)
-
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.pop(message.correlation_id or "", None)
         if future is not None and not future.done():

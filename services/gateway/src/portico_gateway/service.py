@@ -27,11 +27,15 @@ def utcnow() -> datetime:
 
 
 def is_uuid(value: str) -> bool:
+    """Is `value` an id as this API writes them (lower-case, hyphenated)?
+
+    Only that spelling: uuid.UUID also reads "urn:uuid:…" and "{…}", which the database
+    driver refuses, so they would be a 500 rather than the 404 of any unknown id.
+    """
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value)) == value
     except ValueError:
         return False
-    return True
 
 
 @dataclass(frozen=True)

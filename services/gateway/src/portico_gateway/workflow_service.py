@@ -122,18 +122,11 @@ async def _workflow(
     workflow_id: str,
     *,
     for_update: bool = False,
-    include_deleted: bool = False,
 ) -> Workflow:
     # Another tenant's workflow and a missing one look the same: 404, never 403.
     found = None
     if is_uuid(workflow_id):
-        found = await repo.get_workflow(
-            db,
-            principal.tenant_id,
-            workflow_id,
-            for_update=for_update,
-            include_deleted=include_deleted,
-        )
+        found = await repo.get_workflow(db, principal.tenant_id, workflow_id, for_update=for_update)
     if found is None:
         raise NotFoundError(f"workflow {workflow_id} not found")
     return found
@@ -195,11 +188,9 @@ async def delete_workflow(db: AsyncSession, principal: Principal, workflow_id: s
     await repo.soft_delete_workflow(db, workflow, utcnow())
 
 
-async def require_workflow(
-    db: AsyncSession, principal: Principal, workflow_id: str, *, include_deleted: bool = False
-) -> None:
+async def require_workflow(db: AsyncSession, principal: Principal, workflow_id: str) -> None:
     """Raise NotFoundError unless the workflow exists and belongs to the caller's tenant."""
-    await _workflow(db, principal, workflow_id, include_deleted=include_deleted)
+    await _workflow(db, principal, workflow_id)
 
 
 async def list_versions(

@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
@@ -42,6 +42,7 @@ OUTBOX_LIMIT = 10_000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4008
+QUERY_API_KEY = "api_key"
 
 
 class _Frame(BaseModel):
@@ -212,6 +213,31 @@ class WsConnection:
             task.cancel()
 
 
+# uvicorn logs every WebSocket's path with its query string (INFO, logger "uvicorn.error"), so
+# a key sent as `?api_key=` would be written to the logs; this filter blanks it out first.
+def _without_query_api_key(text: str) -> str:
+    path, question, query = text.partition("?")
+    if not question:
+        return text
+    pairs = parse_qsl(query, keep_blank_values=True)  # decoded, as the endpoint reads them
+    if all(name != QUERY_API_KEY for name, _ in pairs):
+        return text
+    redacted = [(name, "***" if name == QUERY_API_KEY else value) for name, value in pairs]
+    return f"{path}?{urlencode(redacted)}"
+
+
+class QueryApiKeyRedactor(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _without_query_api_key(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+REDACT_QUERY_API_KEYS = QueryApiKeyRedactor()
+
+
 def _origin_allowed(websocket: WebSocket, state: GatewayState) -> bool:
     """Cookie-authenticated sockets must come from our own pages (cross-site WS hijacking)."""
     origin = websocket.headers.get("origin")
@@ -223,7 +249,7 @@ def _origin_allowed(websocket: WebSocket, state: GatewayState) -> bool:
 async def _authenticate(websocket: WebSocket, state: GatewayState) -> tuple[Principal | None, int]:
     """Bearer header, then `?api_key=` (browsers cannot set WS headers), then the cookie."""
     authorization = websocket.headers.get("authorization")
-    query_key = websocket.query_params.get("api_key")
+    query_key = websocket.query_params.get(QUERY_API_KEY)
     cookie = websocket.cookies.get(state.settings.session_cookie_name)
     async with state.sessions() as db:
         if authorization or not query_key:

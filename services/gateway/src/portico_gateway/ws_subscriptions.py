@@ -227,7 +227,9 @@ class WorkflowSubscription(_Subscription):
     """Recent executions of one workflow, then every live event of any of its executions.
 
     Events of an execution the same socket follows directly are left to that subscription,
-    so a client never gets one event twice.
+    so a client never gets one event twice. They are still sequenced here (only not sent):
+    once the socket stops following the execution, this picks up where it stands instead
+    of fetching and sending again what the other subscription already sent.
     """
 
     kind = "workflow"
@@ -238,13 +240,7 @@ class WorkflowSubscription(_Subscription):
         # Where finished (or snapshotted) executions stand, so late duplicates are dropped.
         self.known: OrderedDict[str, int] = OrderedDict()
 
-    def offer(self, event: StatusEvent) -> None:
-        if not self.conn.follows_execution(event.execution_id):
-            super().offer(event)
-
     def deliver(self, event: StatusEvent) -> None:
-        # Checked again on the way out: the socket may have subscribed to the execution
-        # itself while this event waited here.
         if not self.conn.follows_execution(event.execution_id):
             super().deliver(event)
 

@@ -57,10 +57,19 @@ _QUERY = TypeAdapter[OrchestratorQuery](OrchestratorQuery)
 _TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P02", "57P03"})
 
 
+# PostgreSQL refuses a NUL character in text: the value came from the request.
+_NUL_IN_TEXT = "22021"
+
+
+def _sqlstate(exc: BaseException) -> str:
+    # asyncpg raises its own errors; SQLAlchemy (the read side) wraps them in `orig`.
+    return str(getattr(getattr(exc, "orig", exc), "sqlstate", "") or "")
+
+
 def is_transient(exc: BaseException) -> bool:
     """A failure of the infrastructure, not of the message: worth trying again later."""
     if isinstance(exc, asyncpg.PostgresError):
-        state = str(getattr(exc, "sqlstate", "") or "")
+        state = _sqlstate(exc)
         return state in _TRANSIENT_SQLSTATES or state.startswith("08")
     return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)
 
@@ -183,7 +192,10 @@ def register(deps: Deps) -> None:
             return await answer(deps, request)
         except views.InvalidRequestError as exc:
             return RpcReply(error=RpcError(code="invalid_request", message=str(exc)))
-        except Exception:
+        except Exception as exc:
+            if _sqlstate(exc) == _NUL_IN_TEXT:
+                reason = "the request contains a NUL character, which no id or name can hold"
+                return RpcReply(error=RpcError(code="invalid_request", message=reason))
             logger.exception("query %s failed", request.op)
             return RpcReply(error=RpcError(code="internal", message="the query failed"))
 

@@ -8,6 +8,7 @@ statements, and the caller publishes the messages after commit.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,8 +37,29 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _encode(value: Any) -> str:
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, default=_default, allow_nan=False
+    )
+
+
 def dumps(value: Any) -> str:
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_default)
+    try:
+        text = _encode(value)
+    except ValueError:
+        # NaN and ±Infinity parse (1e400 overflows to inf) but jsonb has no such numbers:
+        # null, as pydantic writes them into the messages.
+        text = _encode(_finite(value))
     return jsonb_safe(text)
 
 

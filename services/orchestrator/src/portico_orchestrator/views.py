@@ -31,6 +31,9 @@ class InvalidRequestError(ValueError):
     """The request is well-formed but cannot be answered (say, a cursor that is not ours)."""
 
 
+_MAX_SEQ = 2**31 - 1  # events.seq is an int4 column
+
+
 _SUMMARY_COLUMNS = (
     executions.c.id,
     executions.c.workflow_id,
@@ -134,9 +137,11 @@ async def events_since(conn: AsyncConnection, query: EventsSince) -> EventsPage 
     ).scalar()
     if last_seq is None:
         return None
+    # A resume point beyond any int4 is past every event (and asyncpg would refuse it).
+    after_seq = min(query.after_seq, _MAX_SEQ)
     bodies = await conn.execute(
         sa.select(events.c.body)
-        .where(events.c.execution_id == query.execution_id, events.c.seq > query.after_seq)
+        .where(events.c.execution_id == query.execution_id, events.c.seq > after_seq)
         .order_by(events.c.seq)
         .limit(query.limit)
     )
