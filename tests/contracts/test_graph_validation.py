@@ -192,3 +192,13 @@ def test_a_template_nested_too_deeply_is_a_problem_on_its_node() -> None:
     node = {"id": "m", "type": "transform", "config": {"mapping": {"a": deep}}}
     found = problems(graph([TRIGGER, node], [{"source": "start", "target": "m"}]))
     assert found == [("invalid_template", "m")]
+
+
+def test_rendered_numbers_in_text_fields_become_text() -> None:
+    from portico_contracts.nodes import HttpConfig
+
+    config = HttpConfig.model_validate(
+        {"url": "https://a.test", "headers": {"X-Id": 7}, "timeout_s": 5}
+    )
+    assert config.headers == {"X-Id": "7"}
+    assert config.timeout_s == 5.0

@@ -72,3 +72,22 @@ def test_too_deeply_nested_templates_are_reported_not_raised(source: str) -> Non
     assert "nested too deeply" in reason
     with pytest.raises(TemplateRenderError):
         render_value(source, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    "source", ['{{ "a" * 300000000 }}', "{{ [1] * 10000000 }}", "{{ 9 ** 9999999 }}"]
+)
+def test_arithmetic_that_would_exhaust_the_executor_is_refused(source: str) -> None:
+    with pytest.raises(TemplateRenderError) as caught:
+        render_value(source, CONTEXT)
+    assert "not allowed" in str(caught.value)
+
+
+def test_small_arithmetic_still_works() -> None:
+    assert render_value('{{ "ab" * 2 }}', CONTEXT) == "abab"
+    assert render_value("{{ 2 ** 10 }}", CONTEXT) == 1024
+    assert render_value("x{{ 3 * 4 }}", CONTEXT) == "x12"
+
+
+def test_filter_generators_become_lists() -> None:
+    assert render_value("{{ trigger.items | map('string') }}", CONTEXT) == ["1", "2"]

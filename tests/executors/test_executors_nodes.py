@@ -186,6 +186,16 @@ def test_bad_regex_after_rendering_fails() -> None:
         _branch([rule])
 
 
+def test_catastrophic_regex_gives_up_instead_of_blocking_the_executor() -> None:
+    import time
+
+    rule = {"value": "a" * 40 + "!", "operator": "matches", "compare_to": "(a|aa)+$", "branch": "b"}
+    started = time.monotonic()
+    with pytest.raises(NodeRunError, match="backtracks"):
+        _branch([rule])
+    assert time.monotonic() - started < 5
+
+
 # --- transform ------------------------------------------------------------------------------
 
 

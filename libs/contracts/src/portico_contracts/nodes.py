@@ -44,6 +44,9 @@ HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 class HttpConfig(NodeConfig):
     """Call an HTTP endpoint. Non-2xx responses fail the node unless `allow_non_2xx` is set."""
 
+    # `"{{ trigger.id }}"` in a header renders to the number itself; a header is text.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
     method: HttpMethod = "GET"
     url: str = Field(min_length=1, description="Absolute http(s) URL; templates allowed.")
     query: dict[str, Any] = Field(default_factory=dict, description="Query-string parameters.")
@@ -167,6 +170,8 @@ class MergeConfig(NodeConfig):
 
 class WaitConfig(NodeConfig):
     """Pause the branch: for `seconds`, or until the ISO-8601 time `until` (a template)."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
 
     seconds: float | None = Field(default=None, ge=0, le=30 * 24 * 3600)
     until: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -61,11 +61,35 @@ def _date(value: Any, fmt: str = "%Y-%m-%dT%H:%M:%S%z") -> str:
     return _as_datetime(value).strftime(fmt)
 
 
+# `*` and `**` are the two operators a short template can turn into seconds of CPU or
+# gigabytes of memory ("a" * 10**9, 9 ** 9 ** 9); results past these bounds are refused.
+MAX_SEQUENCE_LENGTH = 1_000_000
+MAX_EXPONENT = 10_000
+
+
+def _too_long(value: Any, times: Any) -> bool:
+    return (
+        isinstance(value, str | list | tuple)
+        and isinstance(times, int)
+        and len(value) * times > MAX_SEQUENCE_LENGTH
+    )
+
+
 class _DataFirstEnvironment(ImmutableSandboxedEnvironment):
     """`a.items` means the key "items" of a JSON object, not the dict method of that name.
 
     Workflow data is JSON, so a key always wins over a Python attribute of the container.
+    The sandbox also bounds `*` and `**`, which Jinja's own sandbox lets run unbounded.
     """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
+        if operator == "*" and (_too_long(left, right) or _too_long(right, left)):
+            raise SecurityError(f"the result would be longer than {MAX_SEQUENCE_LENGTH} items")
+        return super().call_binop(context, operator, left, right)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
@@ -143,6 +167,9 @@ def _render_string(source: str, context: Mapping[str, Any], path: str) -> Any:
             if isinstance(result, Undefined):
                 # StrictUndefined only raises when used; a bare reference must fail too.
                 str(result)
+            if isinstance(result, Iterator):
+                # `xs | map(…)` yields a generator; the node wants the list it stands for.
+                return list(result)
             return result
         return _compile_template(source).render(**context)
     except UndefinedError as exc:

@@ -15,17 +15,19 @@ Comparison semantics (documented for users in the node's reference):
 - eq between two strings is exact ("01" ne "1"): identifiers such as zip codes stay text.
 - contains: substring for strings, membership (with the eq rules above) for lists, key for
   objects; null contains nothing.
-- matches: `re.search` of compare_to in the value (numbers and booleans as their text).
+- matches: a time-limited regex search of compare_to in the value (numbers and booleans as
+  their text).
 - exists: the value is defined and not null.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
+
+import regex
 
 from portico_contracts.nodes import ConditionConfig, NodeConfig
 from portico_contracts.templates import TemplateRenderError, render_value
@@ -128,11 +130,16 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# Python's `re` cannot be stopped: a pattern such as `(a+)+$` (which a template may supply)
+# would block the whole executor. The `regex` engine takes a time limit per search.
+MATCH_TIMEOUT_S = 0.25
+
+
 @lru_cache(maxsize=1024)
-def _pattern(source: str) -> re.Pattern[str]:
+def _pattern(source: str) -> regex.Pattern[str]:
     try:
-        return re.compile(source)
-    except re.error as exc:
+        return regex.compile(source)
+    except regex.error as exc:
         raise NodeRunError(
             f"compare_to is not a valid regular expression: {exc}", type=CONDITION_ERROR
         ) from exc
@@ -146,7 +153,14 @@ def matches(value: Any, pattern: Any) -> bool:
         )
     if value is None or isinstance(value, list | Mapping):
         return False
-    return _pattern(pattern).search(_text(value)) is not None
+    try:
+        return _pattern(pattern).search(_text(value), timeout=MATCH_TIMEOUT_S) is not None
+    except TimeoutError as exc:
+        raise NodeRunError(
+            f"'matches' gave up after {MATCH_TIMEOUT_S}s: the pattern {pattern!r} backtracks "
+            "too much on this value; simplify it",
+            type=CONDITION_ERROR,
+        ) from exc
 
 
 def _ordered(check: Callable[[Any, Any], bool], name: str) -> Callable[[Any, Any], bool]:
