@@ -16,8 +16,9 @@ from typing import Any
 from aio_pika.abc import AbstractRobustChannel
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.message import RabbitMessage
 
+from portico_contracts.broker import undecoded
 from portico_contracts.topology import (
     COMMAND_START_QUEUE,
     COMMANDS_EXCHANGE,
@@ -36,6 +37,7 @@ def make_broker(amqp_url: str, on_reconnected: Callable[[Any], Awaitable[None]])
         # FastStream logs every message at the broker's log level: DEBUG keeps the
         # per-event line off the hot path unless someone asks for it.
         log_level=logging.DEBUG,
+        apply_types=False,  # see portico_contracts.broker: no worker-thread hop per event
         graceful_timeout=5.0,
         # Live events published while the connection was down are gone; the callback lets
         # open subscriptions catch up from the orchestrator.
@@ -56,7 +58,11 @@ def attach_status_consumer(broker: RabbitBroker, sink: StatusSink) -> None:
     # ACK_FIRST consumes without acks: a missed live event is recovered from the
     # orchestrator (EventsSince) by the subscription that notices the gap.
     @broker.subscriber(
-        status_queue(), STATUS_EXCHANGE, ack_policy=AckPolicy.ACK_FIRST, no_reply=True
+        status_queue(),
+        STATUS_EXCHANGE,
+        ack_policy=AckPolicy.ACK_FIRST,
+        no_reply=True,
+        decoder=undecoded,
     )
     async def on_status_event(message: RabbitMessage) -> None:
         sink(message.raw_message.routing_key or "", message.body)

@@ -1,10 +1,8 @@
 """Thin FastStream subscribers: parse, run the service in one transaction, publish after commit.
 
-The broker runs without FastDepends (`apply_types=False`) and the decoder below hands each
-handler the message itself: FastDepends would resolve a `Context` parameter in a worker thread,
-a thread hop per message. Bodies are parsed by pydantic straight from the raw bytes, so a body
-that is not even JSON still reaches our code and gets a proper answer. A message that can never
-succeed is dead-lettered with its reason by `DeadLetterMiddleware`.
+Each handler gets the message itself (`portico_contracts.broker.undecoded`, no FastDepends)
+and parses its bytes with pydantic, so a body that is not even JSON still gets a proper answer.
+A message that can never succeed is dead-lettered with its reason by `DeadLetterMiddleware`.
 """
 
 from __future__ import annotations
@@ -14,16 +12,16 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 from faststream.exceptions import NackMessage
-from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.message import RabbitMessage
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from portico_contracts.broker import undecoded
 from portico_contracts.dead_letter import PermanentMessageError, dead_letter
 from portico_contracts.messages import CancelExecution, NodeResult, StartExecution
 from portico_contracts.queries import (
@@ -110,11 +108,6 @@ def trace_of(message: RabbitMessage) -> dict[str, str] | None:
     return found or None
 
 
-async def whole_message(message: StreamMessage[Any]) -> StreamMessage[Any]:
-    # Async on purpose: FastStream runs a plain function in a worker thread.
-    return message
-
-
 @asynccontextmanager
 async def requeue_or_park(message: RabbitMessage) -> AsyncIterator[None]:
     """When handling fails: an infrastructure failure (database down, say) puts the message
@@ -141,7 +134,7 @@ async def refuse(deps: Deps, message: RabbitMessage, reason: str) -> RpcReply:
 def register(deps: Deps) -> None:
     broker = deps.broker
 
-    @broker.subscriber(COMMAND_START_QUEUE, COMMANDS_EXCHANGE, decoder=whole_message)
+    @broker.subscriber(COMMAND_START_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
     async def start_execution(message: RabbitMessage) -> RpcReply:
         """Reply (when the caller asked with reply_to) after commit: read-your-writes."""
         try:
@@ -160,7 +153,7 @@ def register(deps: Deps) -> None:
         await deps.after_commit(effects)
         return RpcReply(result=summary.model_dump(mode="json"))
 
-    @broker.subscriber(RESULTS_QUEUE, RESULTS_EXCHANGE, decoder=whole_message)
+    @broker.subscriber(RESULTS_QUEUE, RESULTS_EXCHANGE, decoder=undecoded)
     async def node_result(message: RabbitMessage) -> None:
         result = NodeResult.model_validate_json(message.body)
         size, trace = len(message.body), trace_of(message)
@@ -170,7 +163,7 @@ def register(deps: Deps) -> None:
             )
         await deps.after_commit(effects)
 
-    @broker.subscriber(COMMAND_CANCEL_QUEUE, COMMANDS_EXCHANGE, decoder=whole_message)
+    @broker.subscriber(COMMAND_CANCEL_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
     async def cancel_execution(message: RabbitMessage) -> None:
         command = CancelExecution.model_validate_json(message.body)
         trace = trace_of(message)
@@ -182,7 +175,7 @@ def register(deps: Deps) -> None:
             )
         await deps.after_commit(effects)
 
-    @broker.subscriber(ORCHESTRATOR_RPC_QUEUE, decoder=whole_message)
+    @broker.subscriber(ORCHESTRATOR_RPC_QUEUE, decoder=undecoded)
     async def query(message: RabbitMessage) -> RpcReply:
         try:
             request = _QUERY.validate_json(message.body)
