@@ -38,7 +38,7 @@ def infra() -> Iterator[Infra]:
     elif _docker_answers():
         yield from _containers(run_id)
     else:
-        yield from _local_servers(run_id)
+        yield from _local_servers()
 
 
 def _activate(infra: Infra) -> Infra:
@@ -49,7 +49,8 @@ def _activate(infra: Infra) -> Infra:
     return infra
 
 
-def _local_servers(run_id: str) -> Iterator[Infra]:
+def _local_servers() -> Iterator[Infra]:
+    # isolated_infra names (and migrates) its own database and vhost.
     with isolated_infra() as infra:
         os.environ.update(infra.env())
         yield infra
