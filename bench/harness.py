@@ -1,4 +1,4 @@
-"""Start a private Portico (own database and vhost, every service a process) for a benchmark."""
+"""Start a private Portico (own database and vhost, `portico up`) for a benchmark."""
 
 from __future__ import annotations
 
@@ -9,25 +9,25 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from tests.e2e.client import Portico
-
-from portico.cluster import LocalCluster, isolated_infra
+from bench.client import Portico
+from bench.infra import isolated_infra
+from bench.stack import Stack
 
 
 @contextmanager
-def running_cluster() -> Iterator[LocalCluster]:
+def running_stack() -> Iterator[Stack]:
     with isolated_infra("portico_bench") as infra:
-        cluster = LocalCluster(infra=infra, log_dir=Path(tempfile.mkdtemp(prefix="portico-bench-")))
-        cluster.start_all()
+        stack = Stack(infra.env(), Path(tempfile.mkdtemp(prefix="portico-bench-")))
+        stack.start()
         try:
-            yield cluster
+            yield stack
         finally:
-            cluster.stop_all()
+            stack.stop()
 
 
 @asynccontextmanager
-async def signed_up(cluster: LocalCluster) -> AsyncIterator[Portico]:
-    client = await Portico(cluster.base_url).signup()
+async def signed_up(base_url: str) -> AsyncIterator[Portico]:
+    client = await Portico(base_url).signup()
     try:
         yield client
     finally:

@@ -14,10 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.e2e.client import Portico, receive
-
-from bench.harness import percentile, running_cluster, signed_up, ts
-from portico.cluster import LocalCluster
+from bench.client import Portico, receive
+from bench.harness import percentile, running_stack, signed_up, ts
 
 
 def chain_graph(length: int) -> dict[str, Any]:
@@ -138,8 +136,8 @@ BENCHES: dict[str, Callable[[Portico], Awaitable[dict[str, float]]]] = {
 }
 
 
-async def _run(cluster: LocalCluster, names: list[str]) -> None:
-    async with signed_up(cluster) as client:
+async def _run(base_url: str, names: list[str]) -> None:
+    async with signed_up(base_url) as client:
         for name in names:
             figures = await BENCHES[name](client)
             print(
@@ -155,8 +153,8 @@ def main() -> None:
     parser.add_argument("bench", nargs="?", default="all", choices=[*BENCHES, "all"])
     args = parser.parse_args()
     names = list(BENCHES) if args.bench == "all" else [args.bench]
-    with running_cluster() as cluster:
-        asyncio.run(_run(cluster, names))
+    with running_stack() as stack:
+        asyncio.run(_run(stack.base_url, names))
 
 
 if __name__ == "__main__":

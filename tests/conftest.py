@@ -17,8 +17,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
-from portico.cluster import Infra, isolated_infra
+from bench.infra import Infra, isolated_infra
 
 
 def _docker_answers() -> bool:

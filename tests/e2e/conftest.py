@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from bench.infra import Infra
 
-from portico.cluster import Infra, LocalCluster
 from tests.e2e.client import Portico
 from tests.e2e.outside import _Server, outside_api
+from tests.harness.cluster import LocalCluster
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from portico.cluster import LocalCluster
 from tests.e2e.client import Portico, node_runs, receive
+from tests.harness.cluster import LocalCluster
 
 pytestmark = pytest.mark.crash
 

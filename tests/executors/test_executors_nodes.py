@@ -17,7 +17,8 @@ from portico_contracts.nodes import (
     WaitConfig,
 )
 from portico_executors.config import Settings
-from portico_executors.nodes.base import Interrupted, NodeRunError, RunContext
+from portico_executors.errors import Interrupted, NodeRunError
+from portico_executors.nodes.base import RunContext
 from portico_executors.nodes.condition import MISSING, equals, evaluate_rules, prepare_condition
 from portico_executors.nodes.merge import run_merge
 from portico_executors.nodes.transform import evaluate, run_transform

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from portico.cluster import Infra, free_port
+from bench.infra import Infra, free_port
 
 
 def _portico(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

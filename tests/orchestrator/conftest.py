@@ -16,7 +16,6 @@ def orchestrator_settings(**overrides: Any) -> Settings:
     # Short relay and poll intervals so crash-recovery paths show up within a test.
     values: dict[str, Any] = {
         "outbox_relay_interval_s": 0.2,
-        "outbox_relay_grace_s": 0.5,
         "timer_poll_interval_s": 0.3,
         "db_pool_size": 3,
         "db_max_overflow": 5,

@@ -78,20 +78,18 @@ async def test_relay_publishes_what_a_crash_left_in_the_outbox(
     bus: Bus, orchestrator: Running, infra: Any
 ) -> None:
     instance = orchestrator.instance
-    real_publish = instance.outbox.publish
 
     async def crash_before_publishing(messages: list[tuple[int, OutboxMessage]]) -> None:
         return None  # committed, never sent: what a kill -9 right after commit leaves
 
     instance.outbox.publish = crash_before_publishing  # type: ignore[method-assign]
-    try:
-        tenant = new_id("tenant")
-        graph = make_graph([TRIGGER, {"id": "a"}], [("t", "a")])
-        command, _ = await bus.start(graph, tenant, payload={"p": 1})
-        assert await outbox_rows(infra) >= 3
-    finally:
-        instance.outbox.publish = real_publish  # type: ignore[method-assign]
-    ready = await bus.ready(command.execution_id, wait_s=5)  # the relay sent it
+    tenant = new_id("tenant")
+    graph = make_graph([TRIGGER, {"id": "a"}], [("t", "a")])
+    command, _ = await bus.start(graph, tenant, payload={"p": 1})
+    assert await outbox_rows(infra) >= 3
+    await bus.nothing_ready(command.execution_id, within=0.6)  # its writer is alive: no relay
+    await orchestrator.restart()  # the writer is gone; the next replica relays its rows
+    ready = await bus.ready(command.execution_id, wait_s=5)
     assert ready.node_id == "a"
     await bus.answer(ready)
     assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
@@ -106,6 +104,44 @@ async def test_relay_publishes_what_a_crash_left_in_the_outbox(
             break
         await asyncio.sleep(0.05)
     assert await outbox_rows(infra) == 0
+    await bus.nothing_ready(command.execution_id, within=0.3)
+
+
+async def test_rows_of_a_live_replica_are_never_relayed_however_old(
+    bus: Bus, orchestrator: Running, infra: Any
+) -> None:
+    """A transaction that waited long on a busy execution's row lock commits rows whose
+    created_at is long past; another replica's relay must still leave them to their writer."""
+    instance = orchestrator.instance
+    held: list[tuple[int, OutboxMessage]] = []
+
+    async def slow_publish(messages: list[tuple[int, OutboxMessage]]) -> None:
+        held.extend(messages)
+
+    real_publish = instance.outbox.publish
+    instance.outbox.publish = slow_publish  # type: ignore[method-assign]
+    second = Orchestrator(orchestrator_settings())
+    await second.start()
+    try:
+        tenant = new_id("tenant")
+        command, _ = await bus.start(make_graph([TRIGGER, {"id": "a"}], [("t", "a")]), tenant)
+        connection = await asyncpg.connect(infra.database_url.replace("+asyncpg", ""))
+        try:
+            await connection.execute(
+                "UPDATE orchestrator.outbox SET created_at = now() - interval '1 hour'"
+            )
+        finally:
+            await connection.close()
+        assert await second.outbox.relay_once() == 0
+        await bus.nothing_ready(command.execution_id, within=0.6)
+        await real_publish(held)  # the writer gets round to it: the one and only copy
+        ready = await bus.ready(command.execution_id)
+        await bus.answer(ready)
+        assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
+        await bus.nothing_ready(command.execution_id, within=0.5)
+    finally:
+        instance.outbox.publish = real_publish  # type: ignore[method-assign]
+        await second.stop()
 
 
 async def test_two_replicas_share_results_without_double_work(bus: Bus) -> None:

@@ -49,8 +49,42 @@ class CancelExecutionRequest(_Query):
     reason: str | None = None
 
 
+class RetryExecutionRequest(_Query):
+    """Start a new execution of a failed or cancelled one: nodes that succeeded keep their
+    outputs, the rest run again. Replies with the new execution's summary."""
+
+    op: Literal["retry_execution"] = "retry_execution"
+    execution_id: str
+    new_execution_id: str = Field(min_length=1, max_length=100)
+
+
+class AttemptStatus(_Query):
+    """Asked by an executor before it redoes a side effect for a redelivered node.ready:
+    does this attempt still await its result? Replies `{"awaiting": bool}`."""
+
+    op: Literal["attempt_status"] = "attempt_status"
+    execution_id: str
+    node_id: str
+    attempt: int = Field(ge=1)
+
+
+class ListDeadLetters(_Query):
+    """Messages the system gave up on (dead-lettered) that belong to this tenant, newest first."""
+
+    op: Literal["list_dead_letters"] = "list_dead_letters"
+    execution_id: str | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+
+
 OrchestratorQuery = Annotated[
-    GetExecution | ListExecutions | EventsSince | CancelExecutionRequest,
+    GetExecution
+    | ListExecutions
+    | EventsSince
+    | CancelExecutionRequest
+    | RetryExecutionRequest
+    | AttemptStatus
+    | ListDeadLetters,
     Field(discriminator="op"),
 ]
 
@@ -79,6 +113,8 @@ class ExecutionSummary(BaseModel):
     finished_at: datetime | None = None
     error: NodeError | None = None
     last_seq: int = 0
+    # The execution this one retries (POST /api/executions/{id}/retry), if any.
+    retry_of: str | None = None
 
 
 class ExecutionDetail(ExecutionSummary):
@@ -94,6 +130,23 @@ class ExecutionPage(BaseModel):
 class EventsPage(BaseModel):
     events: list[StatusEvent]
     last_seq: int
+
+
+class DeadLetterView(BaseModel):
+    id: int
+    at: datetime
+    queue: str | None = None
+    exchange: str | None = None
+    routing_key: str | None = None
+    message_id: str | None = None
+    reason: str
+    execution_id: str | None = None
+    node_id: str | None = None
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetterView]
+    next_cursor: str | None = None
 
 
 class RpcError(BaseModel):

@@ -8,14 +8,18 @@ template that renders the same way.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 __all__ = [
@@ -61,35 +65,142 @@ def _date(value: Any, fmt: str = "%Y-%m-%dT%H:%M:%S%z") -> str:
     return _as_datetime(value).strftime(fmt)
 
 
-# `*` and `**` are the two operators a short template can turn into seconds of CPU or
-# gigabytes of memory ("a" * 10**9, 9 ** 9 ** 9); results past these bounds are refused.
-MAX_SEQUENCE_LENGTH = 1_000_000
-MAX_EXPONENT = 10_000
+# Cheap guards that turn the usual ways a short template explodes into a clear message before
+# the work is done. They are not the guarantee: the executors render in a separate process
+# with a time, memory and output limit, which also stops whatever these do not foresee.
+MAX_SEQUENCE_LENGTH = 1_000_000  # items of a string or list built by `*`, `+` or `~`
+# Bits of an integer a template may compute. JSON parsers give up somewhere past 4,300 digits
+# (pydantic's does), so a bigger number would make the node's result unreadable downstream.
+MAX_INT_BITS = 4_096
+MAX_LOOP_ITERATIONS = 100_000  # `{% for %}` iterations per template, nested loops included
+MAX_OUTPUT_CHARS = 8 * 1024 * 1024  # characters one template string may render to
+
+# Iterations left to the template being rendered (set per render, see `_render_string`).
+_loop_budget: ContextVar[list[int] | None] = ContextVar("_loop_budget", default=None)
 
 
-def _too_long(value: Any, times: Any) -> bool:
-    return (
-        isinstance(value, str | list | tuple)
-        and isinstance(times, int)
-        and len(value) * times > MAX_SEQUENCE_LENGTH
-    )
+def _sequence_length(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | list | tuple) else None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _power_bits(base: Any, exponent: Any) -> float:
+    """Bits of `base ** exponent` for integers (0 when small or not integers)."""
+    if not (_is_int(base) and _is_int(exponent)) or exponent <= 0 or abs(base) <= 1:
+        return 0.0
+    if exponent.bit_length() > 64:  # too big for a float, and certainly too big a result
+        return math.inf
+    return float(exponent) * math.log2(abs(base))
+
+
+def _product_length(left: Any, right: Any) -> int:
+    """Items of `sequence * count` (either order), 0 when not that shape."""
+    for sequence, count in ((left, right), (right, left)):
+        length = _sequence_length(sequence)
+        if length is not None and _is_int(count):
+            return length * int(count)
+    return 0
+
+
+def _binop_problem(operator: str, left: Any, right: Any) -> str | None:
+    """Why `left <operator> right` would be too big to compute, or None."""
+    if operator == "**" and _power_bits(left, right) > MAX_INT_BITS:
+        return f"the result of ** would have more than {MAX_INT_BITS} bits"
+    if operator == "*":
+        if _is_int(left) and _is_int(right):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
+                return f"the result of * would have more than {MAX_INT_BITS} bits"
+        elif _product_length(left, right) > MAX_SEQUENCE_LENGTH:
+            return f"the result would be longer than {MAX_SEQUENCE_LENGTH} items"
+    if operator == "+":
+        sizes = (_sequence_length(left), _sequence_length(right))
+        if None not in sizes and sum(s or 0 for s in sizes) > MAX_SEQUENCE_LENGTH:
+            return f"the result would be longer than {MAX_SEQUENCE_LENGTH} items"
+    return None
+
+
+class _CountedLoop:
+    """Iterates like the loop's iterable while charging every step to the render's budget."""
+
+    __slots__ = ("_budget", "_items", "_source")
+
+    def __init__(self, iterable: Any, budget: list[int]) -> None:
+        self._source = iterable
+        self._items = iter(iterable)
+        self._budget = budget
+
+    def __iter__(self) -> _CountedLoop:
+        return self
+
+    def __next__(self) -> Any:
+        item = next(self._items)
+        self._budget[0] -= 1
+        if self._budget[0] < 0:
+            raise SecurityError(f"loops ran more than {MAX_LOOP_ITERATIONS} iterations")
+        return item
+
+    def __len__(self) -> int:  # `loop.length` and `loop.revindex` ask for it
+        return len(self._source)  # TypeError for a generator: Jinja then counts by itself
+
+
+class _CountingCodeGenerator(CodeGenerator):
+    """Compiles `a ~ b` through the environment, so string growth by `~` is bounded too."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802 - Jinja's name
+        self.write("environment.bounded_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
 
 
 class _DataFirstEnvironment(ImmutableSandboxedEnvironment):
     """`a.items` means the key "items" of a JSON object, not the dict method of that name.
 
     Workflow data is JSON, so a key always wins over a Python attribute of the container.
-    The sandbox also bounds `*` and `**`, which Jinja's own sandbox lets run unbounded.
+    The sandbox also bounds `*`, `**`, `+`, `~` and loop iterations, which Jinja's own
+    sandbox lets run unbounded.
     """
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "+"})
+    code_generator_class = _CountingCodeGenerator
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is larger than {MAX_EXPONENT}")
-        if operator == "*" and (_too_long(left, right) or _too_long(right, left)):
-            raise SecurityError(f"the result would be longer than {MAX_SEQUENCE_LENGTH} items")
+        problem = _binop_problem(operator, left, right)
+        if problem is not None:
+            raise SecurityError(problem)
         return super().call_binop(context, operator, left, right)
+
+    def bounded_concat(self, values: tuple[Any, ...]) -> str:
+        parts = [str(value) for value in values]
+        if sum(len(part) for part in parts) > MAX_SEQUENCE_LENGTH:
+            raise SecurityError(f"the result of ~ would be longer than {MAX_SEQUENCE_LENGTH}")
+        return "".join(parts)
+
+    def count_loop(self, iterable: Any) -> Any:
+        budget = _loop_budget.get()
+        return iterable if budget is None else _CountedLoop(iterable, budget)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        if isinstance(__obj, LoopContext) and args:  # `loop(children)` in a recursive loop
+            args = (__self.count_loop(args[0]), *args[1:])
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        for loop in source.find_all(nodes.For):
+            loop.iter = nodes.Call(
+                nodes.EnvironmentAttribute("count_loop"), [loop.iter], [], None, None
+            )
+        return super()._generate(source, name, filename, defer_init)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
@@ -159,27 +270,43 @@ def template_errors(value: Any, path: str = "") -> list[tuple[str, str]]:
     return []
 
 
+def _evaluate(source: str, context: Mapping[str, Any]) -> Any:
+    whole = _WHOLE_EXPRESSION.match(source)
+    if whole:
+        result = _compile_expression(whole.group("expr"))(**context)
+        if isinstance(result, Undefined):
+            # StrictUndefined only raises when used; a bare reference must fail too.
+            str(result)
+        if isinstance(result, Iterator):
+            # `xs | map(…)` yields a generator; the node wants the list it stands for.
+            return list(result)
+        return result
+    pieces: list[str] = []
+    size = 0
+    for piece in _compile_template(source).generate(**context):
+        size += len(piece)
+        if size > MAX_OUTPUT_CHARS:
+            raise SecurityError(f"the template renders to more than {MAX_OUTPUT_CHARS} characters")
+        pieces.append(piece)
+    return "".join(pieces)
+
+
 def _render_string(source: str, context: Mapping[str, Any], path: str) -> Any:
+    token = _loop_budget.set([MAX_LOOP_ITERATIONS])
     try:
-        whole = _WHOLE_EXPRESSION.match(source)
-        if whole:
-            result = _compile_expression(whole.group("expr"))(**context)
-            if isinstance(result, Undefined):
-                # StrictUndefined only raises when used; a bare reference must fail too.
-                str(result)
-            if isinstance(result, Iterator):
-                # `xs | map(…)` yields a generator; the node wants the list it stands for.
-                return list(result)
-            return result
-        return _compile_template(source).render(**context)
+        return _evaluate(source, context)
     except UndefinedError as exc:
         raise TemplateRenderError(path, f"undefined value: {exc.message}") from exc
     except SecurityError as exc:
         raise TemplateRenderError(path, f"not allowed in a template: {exc}") from exc
     except TemplateSyntaxError as exc:
         raise TemplateRenderError(path, f"template syntax error: {exc.message}") from exc
+    except MemoryError:
+        raise  # the sandbox process reports its memory limit; nothing here can recover
     except Exception as exc:  # a filter raised (bad JSON, bad date…): report, never crash
         raise TemplateRenderError(path, f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        _loop_budget.reset(token)
 
 
 def render_value(value: Any, context: Mapping[str, Any], path: str = "") -> Any:

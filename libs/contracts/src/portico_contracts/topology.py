@@ -6,8 +6,8 @@ with its reason (header `x-portico-error`) instead of looping or vanishing.
 
 from __future__ import annotations
 
-from faststream.rabbit import ExchangeType, RabbitExchange, RabbitQueue
-from faststream.rabbit.schemas.queue import ClassicQueueArgs
+from faststream.rabbit import ExchangeType, QueueType, RabbitExchange, RabbitQueue
+from faststream.rabbit.schemas.queue import QuorumQueueArgs
 
 COMMANDS_EXCHANGE = RabbitExchange("portico.commands", type=ExchangeType.DIRECT, durable=True)
 NODES_EXCHANGE = RabbitExchange("portico.nodes", type=ExchangeType.TOPIC, durable=True)
@@ -26,15 +26,30 @@ NODE_RESULT = "node.result"
 ORCHESTRATOR_RPC_QUEUE_NAME = "orchestrator.rpc"
 CREDENTIALS_RPC_QUEUE_NAME = "credentials.rpc"
 DEAD_LETTER_QUEUE_NAME = "portico.dead"
+ORCHESTRATOR_DEAD_LETTERS_QUEUE_NAME = "orchestrator.dead-letters"
 
 # Header set on a dead-lettered message: why it was refused.
 DEAD_LETTER_REASON_HEADER = "x-portico-error"
 
-_DLX_ARGS: ClassicQueueArgs = {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name}
+# Deliveries of one message before RabbitMQ gives up on it. A transient failure (database
+# down) is retried inside the consumer without giving the message back, so only crashes and
+# shutdowns count: a message that kills its consumer ten times in a row is poison.
+DELIVERY_LIMIT = 10
+
+_WORK_QUEUE_ARGS: QuorumQueueArgs = {
+    "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+    "x-delivery-limit": DELIVERY_LIMIT,
+}
 
 
 def durable_queue(name: str, routing_key: str | None = None) -> RabbitQueue:
-    return RabbitQueue(name, durable=True, routing_key=routing_key or name, arguments=_DLX_ARGS)
+    return RabbitQueue(
+        name,
+        queue_type=QueueType.QUORUM,
+        durable=True,
+        routing_key=routing_key or name,
+        arguments=_WORK_QUEUE_ARGS,
+    )
 
 
 def node_ready_key(node_type: str) -> str:
@@ -54,3 +69,5 @@ COMMAND_CANCEL_QUEUE = durable_queue("orchestrator.execution.cancel", EXECUTION_
 RESULTS_QUEUE = durable_queue("orchestrator.node.result", NODE_RESULT)
 ORCHESTRATOR_RPC_QUEUE = RabbitQueue(ORCHESTRATOR_RPC_QUEUE_NAME, durable=False, auto_delete=False)
 DEAD_LETTER_QUEUE = RabbitQueue(DEAD_LETTER_QUEUE_NAME, durable=True)
+# No dead-letter exchange of its own: a dead letter that cannot be handled is only logged.
+ORCHESTRATOR_DEAD_LETTERS_QUEUE = RabbitQueue(ORCHESTRATOR_DEAD_LETTERS_QUEUE_NAME, durable=True)

@@ -27,7 +27,7 @@ from faststream.rabbit import RabbitMessage
 from faststream.rabbit.publisher import RabbitPublisher
 
 from portico_contracts.messages import NodeReady
-from portico_executors.nodes.base import Interrupted
+from portico_executors.errors import Interrupted
 from portico_executors.service import ExecutorService
 
 logger = logging.getLogger("portico.executors")

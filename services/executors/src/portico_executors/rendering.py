@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from portico_contracts.nodes import NodeConfig
 from portico_contracts.templates import TemplateRenderError, render_value
-from portico_executors.nodes.base import NodeRunError
+from portico_executors.errors import NodeRunError
 
 TEMPLATE_ERROR = "TemplateError"
 CONFIG_ERROR = "InvalidConfig"

@@ -18,14 +18,9 @@ from pydantic_core import PydanticSerializationError
 
 from portico_contracts.messages import NodeError, NodeReady, NodeResult
 from portico_executors.config import Settings
+from portico_executors.errors import Interrupted, NodeRunError
 from portico_executors.nodes import RUNNERS
-from portico_executors.nodes.base import (
-    Interrupted,
-    NodeRunError,
-    NodeRunner,
-    Outcome,
-    RunContext,
-)
+from portico_executors.nodes.base import NodeRunner, Outcome, RunContext
 from portico_executors.rendering import prepare_config
 
 logger = logging.getLogger("portico.executors")

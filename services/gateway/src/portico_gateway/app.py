@@ -22,13 +22,16 @@ from portico_gateway.broker import (
     open_rpc_channel,
 )
 from portico_gateway.config import Settings, load_settings
+from portico_gateway.db_failures import watch_engine
 from portico_gateway.dependencies import GatewayState
 from portico_gateway.endpoints import ROUTERS
-from portico_gateway.errors import install_error_handlers
+from portico_gateway.errors import LastResortMiddleware, install_error_handlers
 from portico_gateway.hub import StatusHub
 from portico_gateway.metrics import Metrics, MetricsMiddleware
 from portico_gateway.orchestrator_client import OrchestratorClient
+from portico_gateway.rate_limits import RateLimits
 from portico_gateway.rpc import RpcClient
+from portico_gateway.security import PasswordHashing
 from portico_gateway.ws import REDACT_QUERY_API_KEYS
 
 
@@ -46,8 +49,14 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_async_engine(
-            settings.database_url, pool_size=settings.db_pool_size, pool_pre_ping=True
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout_s,
+            # A connection killed by a database restart is replaced at checkout.
+            pool_pre_ping=True,
+            connect_args={"timeout": settings.db_connect_timeout_s},
         )
+        watch_engine(engine)
         hub = StatusHub()
         metrics.bind_subscriptions(lambda: hub.subscription_count)
 
@@ -67,6 +76,9 @@ def _lifespan(
             where = _without_password(settings.amqp_url)
             raise RuntimeError(f"cannot connect to RabbitMQ at {where} ({exc!r})") from exc
         rpc = RpcClient(lambda: open_rpc_channel(broker))
+        passwords = PasswordHashing(
+            settings.password_hash_concurrency, settings.password_hash_queue
+        )
         try:
             await declare_command_topology(broker)
             await rpc.start()
@@ -78,9 +90,12 @@ def _lifespan(
                 orchestrator=OrchestratorClient(rpc, settings.rpc_timeout_s),
                 hub=hub,
                 metrics=metrics,
+                rate_limits=RateLimits(settings),
+                passwords=passwords,
             )
             yield
         finally:
+            passwords.close()
             await rpc.stop()
             await broker.stop()
             await engine.dispose()
@@ -99,9 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Workflows, executions and live status of Portico.",
         lifespan=_lifespan(settings, metrics),
     )
-    install_error_handlers(app)
+    install_error_handlers(app, settings.unavailable_retry_after_s)
     for router in ROUTERS:
         app.include_router(router)
+    # Added first, so innermost: every other middleware sees its 500 as a normal response.
+    app.add_middleware(LastResortMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

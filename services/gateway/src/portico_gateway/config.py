@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from limits import parse_many
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from portico_contracts.runtime import (
@@ -15,6 +16,17 @@ from portico_contracts.runtime import (
     DatabaseUrl,
     settings_problems,
 )
+
+
+def _rate_limit(value: str) -> str:
+    """ "N/second|minute|hour|day", several joined by ";" (all apply), or "" for no limit."""
+    value = value.strip()
+    if value:
+        parse_many(value)  # raises ValueError naming the string
+    return value
+
+
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class Settings(BaseSettings):
@@ -27,11 +39,41 @@ class Settings(BaseSettings):
 
     session_cookie_name: str = Field(default="portico_session", pattern=r"^[A-Za-z0-9_-]+$")
     session_ttl_s: int = Field(default=14 * 24 * 3600, ge=60)
-    # Off by default so the editor works over plain http on a laptop; set it behind TLS.
-    session_cookie_secure: bool = False
+    # "auto": Secure, except on a plain-http request to a loopback host (a laptop running
+    # the editor without TLS). true/false force it either way.
+    session_cookie_secure: bool | Literal["auto"] = "auto"
 
     rpc_timeout_s: float = Field(default=5.0, gt=0, le=120)
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    # A connection attempt to an unreachable database gives up after this, so a request
+    # during an outage is a quick 503 rather than a wait of asyncpg's default 60 s.
+    db_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    # Waiting longer than this for a free pooled connection is a 503 (the pool is exhausted).
+    db_pool_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Retry-After (seconds) sent with a 503: database, RabbitMQ or orchestrator unreachable.
+    unavailable_retry_after_s: int = Field(default=5, ge=1, le=3600)
+
+    # Rate limits, answered 429 with Retry-After. Each replica counts in its own memory, so
+    # behind N replicas a client gets up to N times these. Client addresses are what uvicorn
+    # reports (behind a proxy, start uvicorn with --forwarded-allow-ips for X-Forwarded-For).
+    rate_limit_runs_per_tenant: RateLimit = "1000/minute"  # run and retry requests
+    rate_limit_login_per_ip: RateLimit = "60/minute"  # password guessing from one address
+    rate_limit_login_per_account: RateLimit = "10/minute"  # guessing one account's password
+    rate_limit_signup_per_ip: RateLimit = "20/hour"  # mass account creation
+    rate_limit_signup_per_account: RateLimit = "5/hour"  # hammering one email address
+    rate_limit_ws_connect_per_ip: RateLimit = "60/minute"  # each connect costs an auth query
+
+    # argon2id takes 64 MiB and tens of ms per hash: at most this many run at once (memory is
+    # bounded by it), each on its own thread off the event loop...
+    password_hash_concurrency: int = Field(default=2, ge=1, le=64)
+    # ...and at most this many more wait; beyond that a signup/login is a quick 503 with
+    # Retry-After instead of an unbounded queue that makes every other request slow.
+    password_hash_queue: int = Field(default=16, ge=0, le=10_000)
+
+    # Idempotency-Key on run requests: how long a key is remembered, and how often expired
+    # keys are deleted.
+    idempotency_ttl_s: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    idempotency_cleanup_interval_s: float = Field(default=600.0, ge=1, le=24 * 3600)
     # Bigger bodies get a 413 before any parsing, so a huge upload cannot exhaust memory.
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
 

@@ -22,6 +22,8 @@ from portico_gateway.errors import UnauthenticatedError
 from portico_gateway.hub import StatusHub
 from portico_gateway.metrics import Metrics
 from portico_gateway.orchestrator_client import OrchestratorClient
+from portico_gateway.rate_limits import RateLimits
+from portico_gateway.security import PasswordHashing
 from portico_gateway.service import Principal
 
 
@@ -34,6 +36,8 @@ class GatewayState:
     orchestrator: OrchestratorClient
     hub: StatusHub
     metrics: Metrics
+    rate_limits: RateLimits
+    passwords: PasswordHashing
 
 
 def gateway_state(connection: HTTPConnection) -> GatewayState:
@@ -55,6 +59,11 @@ async def db_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 DB = Annotated[AsyncSession, Depends(db_session, scope="function")]
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The peer's address as uvicorn reports it (from X-Forwarded-For behind a trusted proxy)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -10,10 +10,15 @@ import json
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portico_gateway.db_failures import database_unreachable
 
 logger = logging.getLogger("portico.gateway")
 
@@ -21,11 +26,15 @@ logger = logging.getLogger("portico.gateway")
 class PorticoError(Exception):
     code = "error"
     status = 400
+    # Seconds a client should wait before trying again; sent as Retry-After when set.
+    retry_after_s: int | None = None
 
-    def __init__(self, message: str, details: Any = None) -> None:
+    def __init__(self, message: str, details: Any = None, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        if retry_after_s is not None:
+            self.retry_after_s = retry_after_s
 
 
 class NotFoundError(PorticoError):
@@ -52,8 +61,31 @@ class InvalidWorkflowError(PorticoError):
     code, status = "invalid_workflow", 422
 
 
-class OrchestratorUnavailableError(PorticoError):
-    code, status = "orchestrator_unavailable", 503
+class RateLimitedError(PorticoError):
+    code, status = "rate_limited", 429
+
+
+class UnavailableError(PorticoError):
+    """Something this gateway depends on is down or saturated: a 503 with Retry-After (the
+    configured default unless the raiser knows better)."""
+
+    code, status = "unavailable", 503
+
+
+class OrchestratorUnavailableError(UnavailableError):
+    code = "orchestrator_unavailable"
+
+
+class BrokerUnavailableError(UnavailableError):
+    code = "broker_unavailable"
+
+
+class DatabaseUnavailableError(UnavailableError):
+    code = "database_unavailable"
+
+
+class BusyError(UnavailableError):
+    code = "busy"
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -94,9 +126,12 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
-async def _portico_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, PorticoError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+def portico_error_response(exc: PorticoError, default_retry_after_s: int) -> JSONResponse:
+    retry_after = exc.retry_after_s
+    if retry_after is None and exc.status == 503:
+        retry_after = default_retry_after_s
+    headers = None if retry_after is None else {"Retry-After": str(retry_after)}
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -136,8 +171,55 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal server error")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(PorticoError, _portico_error)
+def install_error_handlers(app: FastAPI, retry_after_s: int) -> None:
+    async def portico_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, PorticoError)
+        return portico_error_response(exc, retry_after_s)
+
+    async def infrastructure_error(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unreachable(exc):
+            return await _unexpected(request, exc)
+        # An outage, not a bug: one line, no traceback, so a restart does not flood the log.
+        logger.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+        unavailable = DatabaseUnavailableError(
+            "the database is unreachable; try again shortly", retry_after_s=retry_after_s
+        )
+        return portico_error_response(unavailable, retry_after_s)
+
+    app.add_exception_handler(PorticoError, portico_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for infrastructure in (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        app.add_exception_handler(infrastructure, infrastructure_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class LastResortMiddleware:
+    """Answers an exception no handler took with the JSON 500, without re-raising it.
+
+    Starlette's outermost error middleware re-raises after answering, and uvicorn then
+    closes the connection: a keep-alive client whose next request was already on its way
+    saw a connection reset. Installed innermost, so the metrics still count the 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise  # half a response is out: only closing the connection can end it
+            response = await _unexpected(Request(scope), exc)
+            await response(scope, receive, send)

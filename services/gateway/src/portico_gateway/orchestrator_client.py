@@ -29,6 +29,7 @@ from portico_contracts.topology import (
     ORCHESTRATOR_RPC_QUEUE_NAME,
 )
 from portico_gateway.errors import (
+    BrokerUnavailableError,
     ConflictError,
     InvalidRequestError,
     NotFoundError,
@@ -51,10 +52,6 @@ class OrchestratorError(PorticoError):
     """The orchestrator answered, but with an internal error or something unreadable."""
 
     code, status = "orchestrator_error", 502
-
-
-class BrokerUnavailableError(PorticoError):
-    code, status = "broker_unavailable", 503
 
 
 _REPLY_ERRORS: dict[str, type[PorticoError]] = {

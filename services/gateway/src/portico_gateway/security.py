@@ -6,12 +6,19 @@ them: nothing can be brute-forced. Passwords are chosen by people and get argon2
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from starlette.concurrency import run_in_threadpool
+
+from portico_gateway.errors import BusyError
+
+T = TypeVar("T")
 
 API_KEY_PREFIX = "pk_"
 # How much of a key is kept in clear so people can tell their keys apart.
@@ -23,20 +30,54 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("portico-dummy-password")
 
 
-async def hash_password(password: str) -> str:
-    # argon2 is deliberately slow (tens of ms); keep it off the event loop.
-    return await run_in_threadpool(_hasher.hash, password)
+class PasswordHashing:
+    """argon2id off the event loop, at most `concurrency` at once and `queue` more waiting.
 
+    Each hash takes 64 MiB and tens of milliseconds, so unbounded concurrency turns a burst
+    of logins into gigabytes and a stalled gateway. Past the queue a caller gets BusyError at
+    once. The slot is freed when the hash finishes, not when its caller stops waiting, so
+    abandoned requests cannot pile work up behind the bound.
+    """
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return bool(_hasher.verify(password_hash or _DUMMY_HASH, password))
-        except (VerificationError, InvalidHashError):
-            return False
+    def __init__(self, concurrency: int, queue: int) -> None:
+        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="argon2")
+        self._capacity = concurrency + queue
+        self._admitted = 0
 
-    ok = await run_in_threadpool(verify)
-    return ok and password_hash is not None
+    async def _run(self, work: Callable[[], T]) -> T:
+        if self._admitted >= self._capacity:
+            raise BusyError(
+                "too many sign-ins are being checked right now; try again shortly",
+                retry_after_s=1,
+            )
+        loop = asyncio.get_running_loop()
+        self._admitted += 1
+        future = self._executor.submit(work)
+        future.add_done_callback(lambda _: self._release_from_thread(loop))
+        return await asyncio.wrap_future(future)
+
+    def _release_from_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        self._admitted -= 1
+
+    async def hash(self, password: str) -> str:
+        return await self._run(lambda: _hasher.hash(password))
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        def verify() -> bool:
+            try:
+                return bool(_hasher.verify(password_hash or _DUMMY_HASH, password))
+            except (VerificationError, InvalidHashError):
+                return False
+
+        ok = await self._run(verify)
+        return ok and password_hash is not None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def sha256_hex(secret: str) -> str:

@@ -13,12 +13,11 @@ from portico_gateway.errors import ConflictError, InvalidCredentialsError, NotFo
 from portico_gateway.models import ApiKey, User
 from portico_gateway.security import (
     API_KEY_DISPLAY_CHARS,
-    hash_password,
+    PasswordHashing,
     looks_like_api_key,
     new_api_key,
     new_session_token,
     sha256_hex,
-    verify_password,
 )
 
 
@@ -53,18 +52,22 @@ class Principal:
         return cls(user.id, user.tenant_id, user.email, user.created_at, api_key_id)
 
 
-async def signup(db: AsyncSession, email: str, password: str) -> User:
-    user = await repo.add_user(db, email, await hash_password(password))
+async def signup(db: AsyncSession, passwords: PasswordHashing, email: str, password: str) -> User:
+    user = await repo.add_user(db, email, await passwords.hash(password))
     if user is None:
         raise ConflictError(f"an account with the email {email} already exists")
     return user
 
 
-async def login(db: AsyncSession, email: str, password: str, ttl_s: int) -> tuple[User, str]:
+async def login(
+    db: AsyncSession, passwords: PasswordHashing, email: str, password: str, ttl_s: int
+) -> tuple[User, str]:
     """Check the password and open a session; returns the user and the cookie's token."""
     user = await repo.user_by_email(db, email)
-    # verify_password runs even without a user, so timing does not tell which emails exist.
-    if not await verify_password(user.password_hash if user else None, password) or user is None:
+    # The hash is checked even without a user, so timing does not tell which emails exist.
+    # The connection goes back to the pool meanwhile: the check may wait for a hashing slot.
+    await db.commit()
+    if not await passwords.verify(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentialsError("wrong email or password")
     token = new_session_token()
     now = utcnow()

@@ -23,9 +23,21 @@ from starlette.websockets import WebSocketDisconnect
 
 from portico_gateway import service
 from portico_gateway import workflow_service as workflows
-from portico_gateway.dependencies import GatewayState, authenticate, gateway_state
-from portico_gateway.errors import PorticoError
+from portico_gateway.db_failures import database_unreachable
+from portico_gateway.dependencies import (
+    GatewayState,
+    authenticate,
+    client_address,
+    gateway_state,
+)
+from portico_gateway.errors import (
+    DatabaseUnavailableError,
+    PorticoError,
+    RateLimitedError,
+    portico_error_response,
+)
 from portico_gateway.json_safety import ID_PATTERN
+from portico_gateway.rate_limits import Rule
 from portico_gateway.service import Principal
 from portico_gateway.ws_subscriptions import (
     ExecutionSubscription,
@@ -42,6 +54,8 @@ OUTBOX_LIMIT = 10_000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4008
+CLOSE_TRY_AGAIN_LATER = 1013
+DATABASE_DOWN = "the database is unreachable; try again shortly"
 QUERY_API_KEY = "api_key"
 
 
@@ -192,6 +206,11 @@ class WsConnection:
             except PorticoError as exc:
                 self.send(error_frame(exc.code, exc.message))
                 return
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                self.send(error_frame("database_unavailable", DATABASE_DOWN))
+                return
         # Subscribing again replaces the old subscription (say, to resume with after_seq).
         self._cancel(frame.key)
         subscription = (
@@ -265,10 +284,41 @@ async def _authenticate(websocket: WebSocket, state: GatewayState) -> tuple[Prin
     return principal, 0
 
 
+async def _deny(websocket: WebSocket, error: PorticoError, retry_after_s: int) -> None:
+    """Refuse the handshake with an HTTP status and Retry-After, as for any other request."""
+    response = portico_error_response(error, retry_after_s)
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(response)
+        return
+    await websocket.accept()  # a server without denial responses: say it in a frame
+    await websocket.send_text(json.dumps(error_frame(error.code, error.message)))
+    await websocket.close(CLOSE_TRY_AGAIN_LATER, error.code)
+
+
+async def _admit(
+    websocket: WebSocket, state: GatewayState
+) -> tuple[Principal | None, int] | None:
+    """Rate limit, then authenticate; None when the handshake was refused here."""
+    retry_after_s = state.settings.unavailable_retry_after_s
+    try:
+        await state.rate_limits.hit(Rule.WS_CONNECT, client_address(websocket))
+        return await _authenticate(websocket, state)
+    except RateLimitedError as exc:
+        await _deny(websocket, exc, retry_after_s)
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        await _deny(websocket, DatabaseUnavailableError(DATABASE_DOWN), retry_after_s)
+    return None
+
+
 @router.websocket("/api/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
     state = gateway_state(websocket)
-    principal, close_code = await _authenticate(websocket, state)
+    admitted = await _admit(websocket, state)
+    if admitted is None:
+        return
+    principal, close_code = admitted
     # Accept first even when refusing: a browser sees the close code and reason, while a
     # handshake refused with HTTP 403 tells it nothing.
     await websocket.accept()

@@ -14,8 +14,9 @@ from portico_orchestrator import db, handlers
 from portico_orchestrator.cache import ExecutionCache
 from portico_orchestrator.config import Settings
 from portico_orchestrator.outbox import Outbox
-from portico_orchestrator.service import ExecutionService
+from portico_orchestrator.service import ExecutionService, Limits
 from portico_orchestrator.timers import TimerLoop
+from portico_orchestrator.watchdog import Watchdog
 
 logger = logging.getLogger("portico.orchestrator")
 
@@ -29,6 +30,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # Long-lived connections; no pre-ping, which would cost a round trip per query.
         pool_recycle=3600,
         connect_args={"server_settings": {"application_name": "portico-orchestrator-read"}},
+    )
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        max_message_bytes=settings.max_message_bytes,
+        node_deadline_s=settings.node_deadline_s,
+        deadline_grace_s=settings.watchdog_grace_s,
+        redispatches=settings.watchdog_redispatches,
     )
 
 
@@ -54,11 +64,14 @@ class Orchestrator:
         self.engine = create_engine(self.settings)
         self.broker = create_broker(self.settings)
         self.service = ExecutionService(
-            ExecutionCache(self.settings.cache_executions, self.settings.cache_output_bytes)
+            ExecutionCache(self.settings.cache_executions, self.settings.cache_output_bytes),
+            limits=limits_of(self.settings),
         )
         self.outbox = Outbox(self.settings)
         self.timers = TimerLoop(self.service, self.outbox, self.settings)
         self.deps = handlers.Deps(self.broker, self.engine, self.service, self.outbox, self.timers)
+        self.outbox.on_parked = self.deps.parked
+        self.watchdog = Watchdog(self.service, self.deps.apply, self.settings)
         handlers.register(self.deps)
 
     async def open(self) -> None:
@@ -68,14 +81,17 @@ class Orchestrator:
             settings.database_url, settings.db_pool_size, settings.db_max_overflow
         )
         await self.outbox.connect(self.deps.pool)
+        self.service.owner = self.outbox.owner
 
     async def start_background(self) -> None:
         self.outbox.start()
         self.timers.start(self.deps.pool)
-        logger.info("orchestrator started")
+        self.watchdog.start(self.deps.pool)
+        logger.info("orchestrator started (outbox owner %d)", self.outbox.owner)
 
     async def close(self) -> None:
         """After the broker stopped consuming (and finished what it had): stop the rest."""
+        await self.watchdog.stop()
         await self.timers.stop()
         await self.outbox.stop()
         if self.deps.pool is not None:

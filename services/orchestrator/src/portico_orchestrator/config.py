@@ -23,11 +23,15 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=8, ge=0, le=500)
     db_read_pool_size: int = Field(default=3, ge=1, le=100)
 
-    # The relay republishes outbox rows that the process which wrote them never confirmed.
+    # The relay publishes outbox rows whose writer is gone or whose publish failed.
     outbox_relay_interval_s: float = Field(default=2.0, gt=0, le=3600)
-    # Rows younger than this are left to the in-process publisher that is about to send them.
-    outbox_relay_grace_s: float = Field(default=5.0, ge=0, le=3600)
     outbox_relay_batch: int = Field(default=500, ge=1, le=10_000)
+    # A row still failing after this many tries (backing off up to a minute each) is parked:
+    # recorded as a dead letter, and the node it dispatched fails with the reason.
+    outbox_max_attempts: int = Field(default=20, ge=1, le=1000)
+    # Largest message we publish. RabbitMQ refuses (and closes the channel on) anything over
+    # its max_message_size (128 MiB by default); a node whose inputs exceed this fails instead.
+    max_message_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=512 * 1024 * 1024)
     # Published rows are deleted in batches this often, off the hot path.
     outbox_cleanup_interval_s: float = Field(default=0.2, gt=0, le=60)
 
@@ -37,6 +41,14 @@ class Settings(BaseSettings):
     # How often to look for timers written by other replicas (own timers wake us precisely).
     timer_poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
     timer_workers: int = Field(default=4, ge=1, le=64)
+
+    # The watchdog: a node dispatched this long ago without a result (its timeout_s plus
+    # `watchdog_grace_s`, or `node_deadline_s` when it has none) is dispatched once more, then
+    # its attempt fails as a retryable Timeout.
+    watchdog_interval_s: float = Field(default=5.0, gt=0, le=3600)
+    node_deadline_s: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
+    watchdog_grace_s: float = Field(default=30.0, ge=0, le=3600)
+    watchdog_redispatches: int = Field(default=1, ge=0, le=10)
 
     # Graph snapshots and node outputs of running executions kept in memory (both immutable).
     cache_executions: int = Field(default=5_000, ge=1)

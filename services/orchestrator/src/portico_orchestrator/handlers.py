@@ -25,11 +25,14 @@ from portico_contracts.broker import undecoded
 from portico_contracts.dead_letter import PermanentMessageError, dead_letter
 from portico_contracts.messages import CancelExecution, NodeResult, StartExecution
 from portico_contracts.queries import (
+    AttemptStatus,
     CancelExecutionRequest,
     EventsSince,
     GetExecution,
+    ListDeadLetters,
     ListExecutions,
     OrchestratorQuery,
+    RetryExecutionRequest,
     RpcError,
     RpcReply,
 )
@@ -37,14 +40,17 @@ from portico_contracts.topology import (
     COMMAND_CANCEL_QUEUE,
     COMMAND_START_QUEUE,
     COMMANDS_EXCHANGE,
+    DEAD_LETTER_EXCHANGE,
+    ORCHESTRATOR_DEAD_LETTERS_QUEUE,
     ORCHESTRATOR_RPC_QUEUE,
     RESULTS_EXCHANGE,
     RESULTS_QUEUE,
 )
-from portico_orchestrator import db, views
+from portico_orchestrator import db, dead_letters, retrying, views
+from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.service import ExecutionService
-from portico_orchestrator.step import Effects
+from portico_orchestrator.step import Effects, OutboxMessage
 from portico_orchestrator.timers import TimerLoop
 
 logger = logging.getLogger("portico.orchestrator.handlers")
@@ -81,22 +87,48 @@ class Deps:
     timers: TimerLoop
     pool: db.Pool = None  # the hot path; opened before the broker starts consuming
 
+    # How long a transaction is retried in-process while the database is unreachable before
+    # the message goes back to its queue (which counts toward the queue's delivery limit).
+    transient_retry_s: float = 120.0
+
     async def transaction(self, work: Callable[[db.Connection], Awaitable[T]]) -> T:
-        """Run `work` in one transaction, committed here at the boundary."""
-        for attempt in range(3):
+        """Run `work` in one transaction, committed here at the boundary. Infrastructure
+        failures (a database restart, a deadlock) are retried with backoff, holding on to
+        the message rather than giving it back."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.transient_retry_s
+        delay = 0.02
+        while True:
             try:
                 async with db.transaction(self.pool) as conn:
                     return await work(conn)
             except Exception as exc:
-                if attempt == 2 or not is_transient(exc):
+                if not is_transient(exc) or loop.time() + delay > give_up_at:
                     raise
-                await asyncio.sleep(0.02 * 2**attempt)
-        raise AssertionError("unreachable")
+                logger.warning("transaction failed (%r); retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def after_commit(self, effects: Effects) -> None:
         self.service.committed(effects)
         await self.outbox.publish(effects.messages)
         self.timers.notify(effects.timer_due)
+
+    async def apply(self, work: Callable[[db.Connection], Awaitable[Effects]]) -> None:
+        """`work` in one transaction, then its effects."""
+        await self.after_commit(await self.transaction(work))
+
+    async def dead_lettered(self, letter: DeadLetter) -> None:
+        await self.apply(lambda conn: self.service.dead_lettered(conn, letter))
+
+    async def parked(self, parked: list[tuple[OutboxMessage, str]]) -> None:
+        """Outbox rows the relay gave up on: each becomes a dead letter (see dead_letters.py)."""
+        for message, reason in parked:
+            await self.dead_lettered(
+                dead_letters.from_outbox(
+                    message.body, message.exchange, message.routing_key, message.message_id, reason
+                )
+            )
 
 
 TRACE_HEADERS = ("traceparent", "tracestate")
@@ -123,6 +155,19 @@ async def requeue_or_park(message: RabbitMessage) -> AsyncIterator[None]:
         logger.warning("message %s failed (%r); requeueing it", message.message_id, exc)
         await asyncio.sleep(1.0)
         raise NackMessage(requeue=True) from exc
+
+
+async def _record_dead_letter(deps: Deps, message: RabbitMessage) -> None:
+    """Never raises: a dead letter that cannot be handled must not be dead-lettered again
+    (it would come straight back here)."""
+    raw = message.raw_message
+    try:
+        letter = dead_letters.from_broker(
+            message.body, message.headers, raw.routing_key, message.message_id
+        )
+        await deps.dead_lettered(letter)
+    except Exception:
+        logger.exception("could not record dead letter %s; dropping it", message.message_id)
 
 
 async def refuse(deps: Deps, message: RabbitMessage, reason: str) -> RpcReply:
@@ -175,6 +220,10 @@ def register(deps: Deps) -> None:
             )
         await deps.after_commit(effects)
 
+    @broker.subscriber(ORCHESTRATOR_DEAD_LETTERS_QUEUE, DEAD_LETTER_EXCHANGE, decoder=undecoded)
+    async def dead_letter(message: RabbitMessage) -> None:
+        await _record_dead_letter(deps, message)
+
     @broker.subscriber(ORCHESTRATOR_RPC_QUEUE, decoder=undecoded)
     async def query(message: RabbitMessage) -> RpcReply:
         try:
@@ -198,6 +247,8 @@ def _not_found(execution_id: str) -> RpcReply:
 
 
 async def answer(deps: Deps, request: OrchestratorQuery) -> RpcReply:
+    if isinstance(request, RetryExecutionRequest):
+        return await _retry(deps, request)
     if isinstance(request, CancelExecutionRequest):
         summary, effects = await deps.transaction(
             lambda conn: deps.service.cancel(
@@ -217,9 +268,30 @@ async def answer(deps: Deps, request: OrchestratorQuery) -> RpcReply:
         if isinstance(request, ListExecutions):
             page = await views.list_executions(conn, request)
             return RpcReply(result=page.model_dump(mode="json"))
+        if isinstance(request, AttemptStatus):
+            return RpcReply(result={"awaiting": await views.attempt_awaiting(conn, request)})
+        if isinstance(request, ListDeadLetters):
+            letters = await views.list_dead_letters(conn, request)
+            return RpcReply(result=letters.model_dump(mode="json"))
         if isinstance(request, EventsSince):
             events = await views.events_since(conn, request)
             if events is None:
                 return _not_found(request.execution_id)
             return RpcReply(result=events.model_dump(mode="json"))
     raise AssertionError(f"unhandled query {request!r}")
+
+
+async def _retry(deps: Deps, request: RetryExecutionRequest) -> RpcReply:
+    try:
+        started = await deps.transaction(
+            lambda conn: retrying.retry_execution(deps.service, conn, request)
+        )
+    except retrying.NotRetryableError as exc:
+        return RpcReply(error=RpcError(code="conflict", message=str(exc)))
+    except PermanentMessageError as exc:  # the original's graph can no longer run
+        return RpcReply(error=RpcError(code="invalid_request", message=str(exc)))
+    if started is None:
+        return _not_found(request.execution_id)
+    summary, effects = started
+    await deps.after_commit(effects)
+    return RpcReply(result=summary.model_dump(mode="json"))

@@ -35,10 +35,17 @@ executions = sa.Table(
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("started_at", _TS),
     sa.Column("finished_at", _TS),
+    sa.Column("retry_of", sa.Text),  # the execution this one retries
     # Keyset pagination (newest first) per tenant, optionally per workflow or status.
     sa.Index("ix_executions_tenant_created", "tenant_id", "created_at", "id"),
     sa.Index("ix_executions_tenant_workflow", "tenant_id", "workflow_id", "created_at", "id"),
     sa.Index("ix_executions_tenant_status", "tenant_id", "status", "created_at", "id"),
+    # What the watchdog scans.
+    sa.Index(
+        "ix_executions_unfinished",
+        "created_at",
+        postgresql_where=sa.text("status IN ('queued', 'running')"),
+    ),
 )
 
 node_runs = sa.Table(
@@ -88,6 +95,12 @@ outbox = sa.Table(
     sa.Column("body", sa.Text, nullable=False),  # JSON, encoded once, sent byte for byte
     sa.Column("headers", JSONB),  # W3C trace context to send along
     sa.Column("created_at", _TS, nullable=False, server_default=sa.func.now()),
+    # The replica that publishes it; the relay takes a row only once that replica is gone.
+    sa.Column("owner", sa.Integer),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", _TS, nullable=False, server_default=sa.func.now()),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_outbox_next_attempt", "next_attempt_at", "id"),
 )
 
 timers = sa.Table(
@@ -109,4 +122,23 @@ timers = sa.Table(
     # At most one pending timer per node: a duplicate result cannot double the wait.
     sa.UniqueConstraint("execution_id", "node_id", name="uq_timers_node"),
     sa.Index("ix_timers_due", "due_at"),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("at", _TS, nullable=False, server_default=sa.func.now()),
+    sa.Column("tenant_id", sa.Text),  # null when the message was too broken to say
+    sa.Column("execution_id", sa.Text),
+    sa.Column("node_id", sa.Text),
+    sa.Column("queue", sa.Text),
+    sa.Column("exchange", sa.Text),
+    sa.Column("routing_key", sa.Text),
+    sa.Column("message_id", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("body_excerpt", sa.Text),  # the first few KiB, for a person to look at
+    sa.Column("headers", JSONB),
+    sa.Index("ix_dead_letters_tenant", "tenant_id", "id"),
+    sa.Index("ix_dead_letters_execution", "execution_id"),
 )

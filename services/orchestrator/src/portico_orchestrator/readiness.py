@@ -55,6 +55,10 @@ class NodeState:
     # When the running attempt's node.ready went out (ISO): a suspended wait is dispatched
     # again with this same `dispatched_at`.
     dispatched: str | None = None
+    # When the latest node.ready of this attempt went out (ISO), and how often the watchdog
+    # sent it again: a node silent past its deadline is re-dispatched, then failed.
+    sent: str | None = None
+    redispatched: int = 0
 
     @property
     def terminal(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from portico_contracts.messages import TERMINAL_EXECUTION_STATUSES, NodeError, StartExecution
 from portico_orchestrator.db import Connection, Query
+from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.step import (
     Effects,
     ExecutionRow,
@@ -25,7 +26,7 @@ from portico_orchestrator.step import (
 
 _ROW_COLUMNS = (
     "id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, node_state, "
-    "last_seq, error, created_at, started_at, finished_at"
+    "last_seq, error, created_at, started_at, finished_at, retry_of"
 )
 _LOCK = Query(f"SELECT {_ROW_COLUMNS} FROM orchestrator.executions WHERE id = :id FOR UPDATE")
 _LOCK_WITH_GRAPH = Query(
@@ -50,11 +51,12 @@ _START = Query(
     WITH ins AS (
         INSERT INTO orchestrator.executions
             (id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, graph,
-             payload, node_state, last_seq, error, created_at, started_at, finished_at)
+             payload, node_state, last_seq, error, created_at, started_at, finished_at,
+             retry_of)
         VALUES (:id, :tenant_id, :workflow_id, :workflow_version, :mode, :trigger_node_id,
                 :status, CAST(:graph AS jsonb), CAST(:payload AS jsonb),
                 CAST(:node_state AS jsonb), :last_seq, CAST(:error AS jsonb), :created_at,
-                :started_at, :finished_at)
+                :started_at, :finished_at, :retry_of)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
     ), runs AS (
@@ -69,8 +71,8 @@ _START = Query(
         INSERT INTO orchestrator.events (execution_id, seq, type, node_id, at, body)
         SELECT ins.id, e.seq, e.type, e.node_id, e.at, CAST(e.body AS jsonb) {_EVENTS_FROM}, ins
     )
-    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers)
-    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb)
+    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers, owner)
+    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb), :owner
     {_OUTBOX_FROM}, ins
     RETURNING id, message_id
     """
@@ -111,8 +113,8 @@ _SAVE_STEP = Query(
             error = CAST(:error AS jsonb), finished_at = :finished_at
         WHERE id = :id
     )
-    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers)
-    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb)
+    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers, owner)
+    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb), :owner
     {_OUTBOX_FROM}
     RETURNING id, message_id
     """
@@ -142,6 +144,7 @@ def _row(mapping: Any) -> ExecutionRow:
         started_at=mapping["started_at"],
         finished_at=mapping["finished_at"],
         error=NodeError.model_validate(error) if error else None,
+        retry_of=mapping["retry_of"],
     )
 
 
@@ -161,6 +164,7 @@ async def insert_execution(
     step: Step,
     graph_json: str,
     node_rows: Sequence[dict[str, Any]],
+    retry_of: str | None = None,
 ) -> Effects | None:
     """Write a new execution in its post-start state; None when the id already existed."""
     row = step.row
@@ -177,6 +181,7 @@ async def insert_execution(
             "created_at": row.created_at,
             "started_at": row.started_at,
             "rows": dumps(list(node_rows)),
+            "retry_of": retry_of,
             **_row_params(step),
             **_event_params(step),
             **_outbox_params(step),
@@ -242,6 +247,7 @@ def _event_params(step: Step) -> dict[str, Any]:
 
 def _outbox_params(step: Step) -> dict[str, Any]:
     return {
+        "owner": step.owner,
         "ob_exchanges": [m.exchange for m in step.messages],
         "ob_keys": [m.routing_key for m in step.messages],
         "ob_ids": [m.message_id for m in step.messages],
@@ -260,4 +266,31 @@ def _effects(step: Step, result: list[Any]) -> Effects:
         finished=step.row.status in TERMINAL_EXECUTION_STATUSES,
         outputs=step.learned,
         outputs_size=step.learned_size,
+    )
+
+
+_RECORD_DEAD_LETTER = Query(
+    """
+    INSERT INTO orchestrator.dead_letters
+        (tenant_id, execution_id, node_id, queue, exchange, routing_key, message_id, reason,
+         body_excerpt, headers)
+    VALUES (:tenant_id, :execution_id, :node_id, :queue, :exchange, :routing_key, :message_id,
+            :reason, :body_excerpt, CAST(:headers AS jsonb))
+    """
+)
+
+
+async def record_dead_letter(conn: Connection, letter: DeadLetter) -> None:
+    await _RECORD_DEAD_LETTER.execute(
+        conn,
+        tenant_id=letter.tenant_id,
+        execution_id=letter.execution_id,
+        node_id=letter.node_id,
+        queue=letter.queue,
+        exchange=letter.exchange,
+        routing_key=letter.routing_key,
+        message_id=letter.message_id,
+        reason=letter.reason,
+        body_excerpt=letter.body_excerpt,
+        headers=dumps(letter.headers) if letter.headers else None,
     )

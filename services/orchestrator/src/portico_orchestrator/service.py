@@ -7,13 +7,14 @@ wake for). Duplicate and late messages change nothing, so redelivery is always s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from portico_contracts.dead_letter import PermanentMessageError
-from portico_contracts.graph import WorkflowGraph
+from portico_contracts.graph import Node, WorkflowGraph
 from portico_contracts.messages import (
     TERMINAL_EXECUTION_STATUSES,
     ExecutionInfo,
@@ -28,16 +29,58 @@ from portico_contracts.topology import NODES_EXCHANGE, node_ready_key
 from portico_orchestrator import readiness, repository
 from portico_orchestrator.cache import CachedExecution, ExecutionCache, Outputs
 from portico_orchestrator.db import Connection
+from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.readiness import GraphIndex, Handled, NodeState, Retry, Settlement
 from portico_orchestrator.step import Effects, ExecutionRow, Step, TimerSpec, dumps, jsonb_safe
 
 _HAS_OUTPUT = frozenset({"succeeded", "failed"})
 
 
+@dataclass(frozen=True)
+class ReusedRun:
+    """A node that succeeded in the execution being retried, taken over as it was."""
+
+    attempt: int
+    branch: str | None
+    output: Any
+    fields: dict[str, Any]  # its node run's input and timings
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds the state machine enforces (from the orchestrator's settings)."""
+
+    max_message_bytes: int = 32 * 1024 * 1024
+    max_retry_after_s: float = 3600.0
+    # The watchdog's deadlines (see config.py).
+    node_deadline_s: float = 300.0
+    deadline_grace_s: float = 30.0
+    redispatches: int = 1
+
+    def deadline_s(self, node: Node) -> float:
+        """How long a dispatched node may stay silent. A wait takes as long as it says, and
+        the executor hands long ones back as `suspended`, so only the default bounds it."""
+        if node.timeout_s is None or node.type == "wait":
+            return self.node_deadline_s
+        return float(node.timeout_s) + self.deadline_grace_s
+
+
 class ExecutionService:
-    def __init__(self, cache: ExecutionCache, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        cache: ExecutionCache,
+        clock: Callable[[], datetime] = utcnow,
+        limits: Limits | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.cache = cache
         self.clock = clock
+        self.limits = limits or Limits()
+        self.rng = rng or random.Random()
+        self.owner: int | None = None  # this replica's outbox owner key, once it holds it
+
+    def _step(self, row: ExecutionRow, index: GraphIndex, **kwargs: Any) -> Step:
+        return Step(row, index, self.clock(), owner=self.owner, **kwargs)
 
     def committed(self, effects: Effects) -> None:
         """After commit: remember the outputs the step recorded, forget finished executions."""
@@ -56,8 +99,13 @@ class ExecutionService:
         command: StartExecution,
         size: int = 0,
         trace: dict[str, str] | None = None,
+        reused: Mapping[str, ReusedRun] | None = None,
+        retry_of: str | None = None,
     ) -> tuple[ExecutionSummary, Effects]:
-        """Create the execution (once per id), complete its trigger, dispatch what is ready."""
+        """Create the execution (once per id), complete its trigger, dispatch what is ready.
+
+        A retry (`retry_of`) starts with the `reused` nodes already succeeded, as they did in
+        the execution it retries, so only the rest run again."""
         try:
             index = GraphIndex(command.graph)
             states = readiness.initial_states(index, command.trigger_node_id)
@@ -79,7 +127,7 @@ class ExecutionService:
             created_at=now,
             started_at=now,
         )
-        step = Step(row, index, now, trace=trace)
+        step = Step(row, index, now, trace=trace, owner=self.owner)
         step.emit("execution.started", "running")
         trigger = command.trigger_node_id
         step.set_node(
@@ -90,12 +138,22 @@ class ExecutionService:
         for other in sorted(index.triggers - {trigger}):
             step.set_node(other, states[other], finished_at=now)
             step.emit("node.skipped", "skipped", node_id=other)
+        for node_id, run in (reused or {}).items():
+            step.set_node(node_id, NodeState("succeeded", run.attempt, run.branch), **run.fields)
+            step.emit(
+                "node.succeeded",
+                "succeeded",
+                node_id=node_id,
+                attempt=run.attempt,
+                output=run.output,
+            )
+            step.learn(node_id, run.output, None, 0)
         settled = readiness.settle_start(index, states)
         await self._advance(conn, step, settled)
 
         rows = self._initial_node_rows(step)
         graph_json = jsonb_safe(command.graph.model_dump_json())
-        effects = await repository.insert_execution(conn, command, step, graph_json, rows)
+        effects = await repository.insert_execution(conn, command, step, graph_json, rows, retry_of)
         if effects is None:
             return await self._existing(conn, command), Effects()
         if row.status == "running":
@@ -122,7 +180,7 @@ class ExecutionService:
             return Effects()
         if state.status != "running" or state.attempt != result.attempt or state.suspended:
             return Effects()  # a duplicate, or the answer to an attempt that is over
-        step = Step(row, entry.index, self.clock(), entry.outputs, trace=trace)
+        step = self._step(row, entry.index, cached=entry.outputs, trace=trace)
         if result.status == "succeeded":
             await self._succeed(conn, step, result, size)
         elif result.status == "suspended":
@@ -151,8 +209,86 @@ class ExecutionService:
         resume_due = state.status == "running" and state.suspended and state.attempt == attempt
         if not (retry_due or resume_due):
             return Effects()
-        step = Step(row, entry.index, self.clock(), entry.outputs)
+        step = self._step(row, entry.index, cached=entry.outputs)
         await self._dispatch(conn, step, [(node_id, attempt)], dispatched_at)
+        return await self._save(conn, step)
+
+    async def dead_lettered(self, conn: Connection, letter: DeadLetter) -> Effects:
+        """Record a message the system gave up on; when it dispatched or answered one node's
+        attempt, that attempt fails with the reason instead of waiting forever."""
+        await repository.record_dead_letter(conn, letter)
+        lost = letter.lost_attempt
+        if lost is None:
+            return Effects()
+        tenant_id, execution_id, node_id, attempt = lost
+        error = NodeError(
+            message=f"this node's {letter.kind} message was dead-lettered: {letter.reason}",
+            type="DeadLettered",
+            details={"message_id": letter.message_id},
+        )
+        return await self.fail_attempt(conn, tenant_id, execution_id, node_id, attempt, error)
+
+    async def fail_attempt(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        execution_id: str,
+        node_id: str,
+        attempt: int,
+        error: NodeError,
+    ) -> Effects:
+        """Fail an attempt nobody will report on (its message was dead-lettered or parked),
+        if it is still the one running; its retry policy and error handling then apply."""
+        loaded = await self._load(conn, execution_id)
+        if loaded is None or loaded[0].tenant_id != tenant_id:
+            return Effects()
+        row, entry = loaded
+        state = row.states.get(node_id)
+        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
+            return Effects()
+        if state.status != "running" or state.attempt != attempt:
+            return Effects()
+        step = self._step(row, entry.index, cached=entry.outputs)
+        await self._fail(conn, step, failed_result(row, node_id, attempt, error, step.now), 0)
+        return await self._save(conn, step)
+
+    async def enforce_deadline(
+        self, conn: Connection, execution_id: str, node_id: str, attempt: int
+    ) -> Effects:
+        """The watchdog's verdict on a node that may be overdue: nothing if it is not (any
+        more), else dispatch the same attempt again, or once that was tried, fail it."""
+        loaded = await self._load(conn, execution_id)
+        if loaded is None:
+            return Effects()
+        row, entry = loaded
+        state = row.states.get(node_id)
+        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
+            return Effects()
+        if state.status != "running" or state.attempt != attempt or state.suspended:
+            return Effects()
+        since = state.sent or state.dispatched
+        node = entry.index.graph.node_map[node_id]
+        deadline = self.limits.deadline_s(node)
+        now = self.clock()
+        if since is None or (now - datetime.fromisoformat(since)).total_seconds() < deadline:
+            return Effects()
+        step = self._step(row, entry.index, cached=entry.outputs)
+        if state.redispatched < self.limits.redispatches:
+            first = datetime.fromisoformat(state.dispatched) if state.dispatched else None
+            await self._dispatch(
+                conn, step, [(node_id, attempt)], first or now, state.redispatched + 1
+            )
+        else:
+            error = NodeError(
+                message=(
+                    f"no result within {deadline:g} s of dispatch (sent "
+                    f"{state.redispatched + 1} times); the executor may have crashed or hung"
+                ),
+                type="Timeout",
+                retryable=True,
+                details={"deadline_s": deadline},
+            )
+            await self._fail(conn, step, failed_result(row, node_id, attempt, error, now), 0)
         return await self._save(conn, step)
 
     async def cancel(
@@ -170,7 +306,7 @@ class ExecutionService:
         row, entry = loaded
         if row.status in TERMINAL_EXECUTION_STATUSES:
             return row.summary(), Effects()
-        step = Step(row, entry.index, self.clock(), trace=trace)
+        step = self._step(row, entry.index, trace=trace)
         self._cancel_unfinished(step)
         error = NodeError(message=reason, type="Cancelled") if reason else None
         step.set_execution("cancelled", error)
@@ -226,7 +362,7 @@ class ExecutionService:
             step.set_node(
                 node.id, NodeState("retrying", result.attempt), error=error_json, **timing
             )
-            due = step.now + timedelta(milliseconds=route.delay_ms)
+            due = step.now + timedelta(milliseconds=self._retry_delay_ms(route, error))
             step.add_timer(TimerSpec(node.id, "retry", result.attempt + 1, due))
             step.emit(
                 "node.retrying", "retrying", node_id=node.id, attempt=result.attempt, error=error
@@ -250,6 +386,16 @@ class ExecutionService:
         step.set_execution("failed", failure)
         step.emit("execution.failed", "failed", error=failure)
 
+    def _retry_delay_ms(self, route: Retry, error: NodeError) -> float:
+        """The policy's delay with ±25 % jitter (so retries of many executions that failed
+        together do not come back together), and never sooner than a Retry-After the remote
+        service asked for."""
+        delay = route.delay_ms * self.rng.uniform(0.75, 1.25)
+        asked = (error.details or {}).get("retry_after_s")
+        if isinstance(asked, int | float) and not isinstance(asked, bool) and asked > 0:
+            delay = max(delay, min(float(asked), self.limits.max_retry_after_s) * 1000)
+        return delay
+
     async def _advance(self, conn: Connection, step: Step, settled: Settlement) -> None:
         """Skip what can no longer run, dispatch what became ready, finish when all is done."""
         for node_id in settled.skipped:
@@ -267,9 +413,11 @@ class ExecutionService:
         step: Step,
         targets: list[tuple[str, int]],
         dispatched_at: datetime | None,
+        redispatched: int = 0,
     ) -> None:
         index, states, row = step.index, step.states, step.row
         outputs = await self._outputs_for(conn, step, targets)
+        too_large: list[tuple[str, int, int]] = []
         info = ExecutionInfo(
             id=row.id, workflow_id=row.workflow_id, started_at=row.started_at or row.created_at
         )
@@ -296,13 +444,24 @@ class ExecutionService:
                 inputs=inputs,
                 dispatched_at=dispatched_at or step.now,
             )
-            step.send(NODES_EXCHANGE.name, node_ready_key(node.type), message)
+            body = message.model_dump_json()
             fields: dict[str, Any] = {"input": inputs, "finished_at": None}
             if dispatched_at is None:
                 fields["started_at"] = step.now
-            sent_at = message.dispatched_at.isoformat()
-            step.set_node(node_id, NodeState("running", attempt, dispatched=sent_at), **fields)
-            step.emit("node.running", "running", node_id=node_id, attempt=attempt)
+            first = message.dispatched_at.isoformat()
+            sent = None if dispatched_at is None else step.now.isoformat()
+            state = NodeState("running", attempt, dispatched=first, sent=sent)
+            step.set_node(node_id, replace(state, redispatched=redispatched), **fields)
+            if not redispatched:
+                step.emit("node.running", "running", node_id=node_id, attempt=attempt)
+            if len(body) > self.limits.max_message_bytes:
+                too_large.append((node_id, attempt, len(body)))
+            else:
+                step.send(NODES_EXCHANGE.name, node_ready_key(node.type), message, body)
+        for node_id, attempt, size in too_large:
+            await self._fail(
+                conn, step, _message_too_large(step, node_id, attempt, size, self.limits), 0
+            )
 
     async def _outputs_for(
         self, conn: Connection, step: Step, targets: list[tuple[str, int]]
@@ -393,3 +552,35 @@ def _context_nodes(
             {"output": output, "error": error} if status == "failed" else {"output": output}
         )
     return found
+
+
+def _message_too_large(
+    step: Step, node_id: str, attempt: int, size: int, limits: Limits
+) -> NodeResult:
+    """The failure of a node whose node.ready would be over the message size limit."""
+    error = NodeError(
+        message=(
+            f"the data this node reads adds up to {size} bytes, over the message limit of "
+            f"{limits.max_message_bytes} bytes (PORTICO_MAX_MESSAGE_BYTES); reference less of "
+            "the upstream outputs in its templates, or make them smaller"
+        ),
+        type="MessageTooLarge",
+        details={"size_bytes": size, "limit_bytes": limits.max_message_bytes},
+    )
+    return failed_result(step.row, node_id, attempt, error, step.now)
+
+
+def failed_result(
+    row: ExecutionRow, node_id: str, attempt: int, error: NodeError, now: datetime
+) -> NodeResult:
+    """A failed attempt the orchestrator itself decided on (no executor reported it)."""
+    return NodeResult(
+        tenant_id=row.tenant_id,
+        execution_id=row.id,
+        node_id=node_id,
+        attempt=attempt,
+        status="failed",
+        error=error,
+        started_at=now,
+        finished_at=now,
+    )

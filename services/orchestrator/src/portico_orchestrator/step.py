@@ -98,6 +98,7 @@ class ExecutionRow:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: NodeError | None = None
+    retry_of: str | None = None
 
     def summary(self) -> ExecutionSummary:
         return ExecutionSummary(
@@ -112,6 +113,7 @@ class ExecutionRow:
             finished_at=self.finished_at,
             error=self.error,
             last_seq=self.last_seq,
+            retry_of=self.retry_of,
         )
 
 
@@ -125,6 +127,10 @@ def encode_states(states: dict[str, NodeState]) -> str:
             item["w"] = True
         if state.dispatched is not None:
             item["d"] = state.dispatched
+        if state.sent is not None:
+            item["t"] = state.sent
+        if state.redispatched:
+            item["r"] = state.redispatched
         compact[node_id] = item
     return dumps(compact)
 
@@ -132,7 +138,13 @@ def encode_states(states: dict[str, NodeState]) -> str:
 def decode_states(raw: dict[str, dict[str, Any]]) -> dict[str, NodeState]:
     return {
         node_id: NodeState(
-            item["s"], item.get("a", 0), item.get("b"), item.get("w", False), item.get("d")
+            item["s"],
+            item.get("a", 0),
+            item.get("b"),
+            item.get("w", False),
+            item.get("d"),
+            item.get("t"),
+            item.get("r", 0),
         )
         for node_id, item in raw.items()
     }
@@ -147,6 +159,7 @@ class Step:
     learned: Outputs = field(default_factory=dict)  # outputs to remember once committed
     learned_size: int = 0
     trace: dict[str, str] | None = None  # carried on to every message this step sends
+    owner: int | None = None  # the outbox owner key of the replica writing this step
     node_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[tuple[StatusEvent, str]] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
@@ -203,11 +216,13 @@ class Step:
             OutboxMessage(STATUS_EXCHANGE.name, key, event.message_id, body, self.trace)
         )
 
-    def send(self, exchange: str, routing_key: str, message: Message) -> None:
+    def send(
+        self, exchange: str, routing_key: str, message: Message, body: str | None = None
+    ) -> None:
+        """Queue `message` for publishing after commit; `body` if the caller encoded it."""
+        encoded = message.model_dump_json() if body is None else body
         self.messages.append(
-            OutboxMessage(
-                exchange, routing_key, message.message_id, message.model_dump_json(), self.trace
-            )
+            OutboxMessage(exchange, routing_key, message.message_id, encoded, self.trace)
         )
 
     def add_timer(self, timer: TimerSpec) -> None:

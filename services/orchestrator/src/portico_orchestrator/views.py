@@ -13,18 +13,22 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from portico_contracts.messages import StatusEvent
+from portico_contracts.messages import TERMINAL_EXECUTION_STATUSES, StatusEvent
 from portico_contracts.queries import (
+    AttemptStatus,
+    DeadLetterPage,
+    DeadLetterView,
     EventsPage,
     EventsSince,
     ExecutionDetail,
     ExecutionPage,
     ExecutionSummary,
     GetExecution,
+    ListDeadLetters,
     ListExecutions,
     NodeRunView,
 )
-from portico_orchestrator.models import events, executions, node_runs
+from portico_orchestrator.models import dead_letters, events, executions, node_runs
 
 
 class InvalidRequestError(ValueError):
@@ -46,6 +50,7 @@ _SUMMARY_COLUMNS = (
     executions.c.finished_at,
     executions.c.error,
     executions.c.last_seq,
+    executions.c.retry_of,
 )
 _RUN_COLUMNS = (
     node_runs.c.node_id,
@@ -149,3 +154,52 @@ async def events_since(conn: AsyncConnection, query: EventsSince) -> EventsPage 
         events=[StatusEvent.model_validate(body) for body in bodies.scalars()],
         last_seq=last_seq,
     )
+
+
+async def attempt_awaiting(conn: AsyncConnection, query: AttemptStatus) -> bool:
+    """Does this node's attempt still await its result (so a redelivered node.ready of it
+    should run), or is it answered, superseded, or its execution over?"""
+    found = (
+        await conn.execute(
+            sa.select(executions.c.status, executions.c.node_state[query.node_id]).where(
+                executions.c.id == query.execution_id,
+                executions.c.tenant_id == query.tenant_id,
+            )
+        )
+    ).first()
+    if found is None:
+        return False
+    status, state = found
+    if status in TERMINAL_EXECUTION_STATUSES or not isinstance(state, dict):
+        return False
+    return state.get("s") == "running" and state.get("a") == query.attempt and not state.get("w")
+
+
+async def list_dead_letters(conn: AsyncConnection, query: ListDeadLetters) -> DeadLetterPage:
+    """Newest first; the cursor is the id of the last item."""
+    statement = sa.select(
+        dead_letters.c.id,
+        dead_letters.c.at,
+        dead_letters.c.queue,
+        dead_letters.c.exchange,
+        dead_letters.c.routing_key,
+        dead_letters.c.message_id,
+        dead_letters.c.reason,
+        dead_letters.c.execution_id,
+        dead_letters.c.node_id,
+    ).where(dead_letters.c.tenant_id == query.tenant_id)
+    if query.execution_id is not None:
+        statement = statement.where(dead_letters.c.execution_id == query.execution_id)
+    if query.cursor:
+        statement = statement.where(dead_letters.c.id < _dead_letter_cursor(query.cursor))
+    statement = statement.order_by(dead_letters.c.id.desc()).limit(query.limit + 1)
+    rows = (await conn.execute(statement)).mappings().all()
+    items = [DeadLetterView.model_validate(dict(r)) for r in rows[: query.limit]]
+    next_cursor = str(items[-1].id) if len(rows) > query.limit else None
+    return DeadLetterPage(items=items, next_cursor=next_cursor)
+
+
+def _dead_letter_cursor(cursor: str) -> int:
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise InvalidRequestError("cursor is not a next_cursor this service returned")
+    return int(cursor)

@@ -15,31 +15,6 @@ from portico_contracts.nodes import NodeConfig
 from portico_executors.config import Settings
 
 
-class NodeRunError(Exception):
-    """The node failed in a way the runner understood; becomes `NodeResult.error`."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        type: str = "NodeError",
-        retryable: bool = False,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.type = type
-        self.retryable = retryable
-        self.details = details
-
-
-class Interrupted(Exception):  # noqa: N818 - a signal, not an error
-    """The executor is shutting down mid-run; the delivery goes back to the queue unanswered.
-
-    Only raised where giving up is free: a wait re-delivered later resumes from its deadline.
-    """
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: Literal["succeeded", "suspended"] = "succeeded"

@@ -31,7 +31,8 @@ import regex
 
 from portico_contracts.nodes import ConditionConfig, NodeConfig
 from portico_contracts.templates import TemplateRenderError, render_value
-from portico_executors.nodes.base import NodeRunError, Outcome, RunContext
+from portico_executors.errors import NodeRunError
+from portico_executors.nodes.base import Outcome, RunContext
 from portico_executors.rendering import (
     is_undefined,
     render_config,

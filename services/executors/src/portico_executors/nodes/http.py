@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 
 from portico_contracts.nodes import HttpConfig
+from portico_executors.errors import NodeRunError
 from portico_executors.http_guard import BlockedRequestError, check_url
-from portico_executors.nodes.base import NodeRunError, Outcome, RunContext
+from portico_executors.nodes.base import Outcome, RunContext
 
 DETAIL_BODY_CHARS = 2_000
 RETRYABLE_STATUS = frozenset({429})

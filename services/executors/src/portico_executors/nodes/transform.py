@@ -24,7 +24,8 @@ import jsonata
 from jsonata import timebox
 
 from portico_contracts.nodes import TransformConfig
-from portico_executors.nodes.base import NodeRunError, Outcome, RunContext
+from portico_executors.errors import NodeRunError
+from portico_executors.nodes.base import Outcome, RunContext
 
 JSONATA_ERROR = "JsonataError"
 

@@ -15,7 +15,8 @@ import contextlib
 from datetime import UTC, datetime, timedelta
 
 from portico_contracts.nodes import WaitConfig
-from portico_executors.nodes.base import Interrupted, NodeRunError, Outcome, RunContext
+from portico_executors.errors import Interrupted, NodeRunError
+from portico_executors.nodes.base import Outcome, RunContext
 
 
 def _aware(moment: datetime) -> datetime:
