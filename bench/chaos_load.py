@@ -132,6 +132,15 @@ class PatientClient:
     def __init__(self, portico: Portico, give_up_s: float = 120.0) -> None:
         self.portico = portico
         self.give_up_s = give_up_s
+        # A fresh connection per request: on a reused idle one the server's keep-alive timeout
+        # can close it just as a request goes out, and that broken connection would be counted
+        # against the server.
+        self.http = httpx.AsyncClient(
+            base_url=portico.base_url,
+            cookies=portico.http.cookies,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            timeout=30,
+        )
         self.runs = Tally()
         self.reads = Tally()
 
@@ -139,7 +148,7 @@ class PatientClient:
         deadline = time.monotonic() + self.give_up_s
         while time.monotonic() < deadline:
             try:
-                response = await self.portico.http.request(method, url, **kwargs)
+                response = await self.http.request(method, url, **kwargs)
             except httpx.HTTPError as exc:
                 tally.count(_problem(exc))
                 await asyncio.sleep(0.5)
@@ -156,6 +165,10 @@ class PatientClient:
             tally.ok += 1
             return response
         raise GaveUpError(f"{method} {url}: no usable answer in {self.give_up_s}s")
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.portico.close()
 
     async def run(self, workflow_id: str, payload: dict[str, Any]) -> str:
         # One key for every try of this run, so a retry after a broken connection cannot start

@@ -34,19 +34,23 @@ class World:
     root: Path
     known: set[str] = field(default_factory=set)  # every execution id a run request returned
     strays_seen: set[Pair] = field(default_factory=set)
+    keep: bool = False  # keep `root` (data and logs) after the run, to look into a failure
 
     def pids(self) -> dict[str, list[int]]:
         return {service: self.stack.pids(service) for service in SERVICES}
 
 
 @contextmanager
-def chaos_world(keep: bool = False) -> Iterator[World]:
-    """Start everything on a fresh folder; stop it all and remove the folder (unless `keep`)."""
+def chaos_world() -> Iterator[World]:
+    """Start everything on a fresh folder; stop it all and remove the folder unless `keep`."""
     root = Path(tempfile.mkdtemp(prefix="portico-chaos-"))
     root.chmod(0o755)  # the servers run as their own users and must reach their folders
+    keep = True  # a failed start leaves its logs
     try:
         with ExitStack() as stack:
-            yield _start(root, stack)
+            world = _start(root, stack)
+            yield world
+            keep = world.keep
     finally:
         if not keep:
             shutil.rmtree(root, ignore_errors=True)

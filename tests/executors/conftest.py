@@ -13,7 +13,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import aio_pika
 import pytest
 
-from portico_executors.app import Runtime, running
+from portico_executors.app import Runtime, running, sandbox_pool
+from portico_executors.sandbox import SandboxPool
 
 from .http_server import serving
 from .support import NodeClient, executor_settings
@@ -71,3 +72,10 @@ async def node_client(amqp_url: str) -> AsyncIterator[NodeClient]:
 async def executors(amqp_url: str, node_client: NodeClient) -> AsyncIterator[Runtime]:
     async with running(executor_settings(amqp_url)) as runtime:
         yield runtime
+
+
+@pytest.fixture(scope="session")
+async def sandbox() -> AsyncIterator[SandboxPool]:
+    """Sandbox workers with the default settings, for tests that call runners directly."""
+    async with sandbox_pool(executor_settings("amqp://unused/")) as pool:
+        yield pool

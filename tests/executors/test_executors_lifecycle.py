@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from portico_contracts.topology import executor_queue
 from portico_executors import handlers
 from portico_executors.__main__ import load_settings
 from portico_executors.app import running
+from portico_executors.attempts import AttemptChecker
 from portico_executors.config import Settings
 from portico_executors.handlers import make_node_ready_handler
 
@@ -108,6 +110,7 @@ class _FakeMessage:
     def __init__(self, body: bytes) -> None:
         self.body = body
         self.headers: dict[str, Any] = {}
+        self.raw_message = SimpleNamespace(redelivered=False)
         self.acked = self.nacked = False
 
     async def ack(self) -> None:
@@ -115,6 +118,13 @@ class _FakeMessage:
 
     async def nack(self, requeue: bool = True) -> None:
         self.nacked = requeue
+
+
+async def _no_orchestrator(body: bytes, timeout_s: float) -> bytes:
+    raise AssertionError("these messages are not redelivered: nobody should be asked")
+
+
+_NEVER_ASKED = AttemptChecker(_no_orchestrator, window_s=0, timeout_s=1)
 
 
 class _FailingPublisher:
@@ -129,8 +139,9 @@ async def test_unpublishable_result_is_requeued_not_acked(
 
     monkeypatch.setattr(handlers, "PUBLISH_RETRY_DELAY_S", 0)
     handler = make_node_ready_handler(
-        ExecutorService(Settings(), None),  # type: ignore[arg-type]
+        ExecutorService(Settings(), None, None),  # type: ignore[arg-type]
         _FailingPublisher(),  # type: ignore[arg-type]
+        _NEVER_ASKED,
     )
     message = _FakeMessage(make_ready("merge", {}).model_dump_json().encode())
     await handler(message)  # type: ignore[arg-type]
@@ -140,9 +151,13 @@ async def test_unpublishable_result_is_requeued_not_acked(
 async def test_interrupted_wait_is_neither_acked_nor_nacked() -> None:
     from portico_executors.service import ExecutorService
 
-    service = ExecutorService(Settings(), None)  # type: ignore[arg-type]
+    service = ExecutorService(Settings(), None, None)  # type: ignore[arg-type]
     service.shutdown.set()
-    handler = make_node_ready_handler(service, _FailingPublisher())  # type: ignore[arg-type]
+    handler = make_node_ready_handler(
+        service,
+        _FailingPublisher(),  # type: ignore[arg-type]
+        _NEVER_ASKED,
+    )
     ready = make_ready("wait", {"seconds": 5}, dispatched_at=datetime.now(UTC))
     message = _FakeMessage(ready.model_dump_json().encode())
     await handler(message)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from portico_executors.nodes.merge import run_merge
 from portico_executors.nodes.transform import evaluate, run_transform
 from portico_executors.nodes.wait import parse_until, run_wait, wait_deadline
 from portico_executors.rendering import prepare_config
+from portico_executors.sandbox import SandboxPool
 
 from .support import make_ready
 
@@ -35,7 +36,9 @@ CONTEXT: dict[str, Any] = {
 }
 
 
-def ctx_for(node_type: str, config: dict[str, Any], **fields: Any) -> RunContext:
+def ctx_for(
+    node_type: str, config: dict[str, Any], sandbox: SandboxPool | None = None, **fields: Any
+) -> RunContext:
     ready = make_ready(node_type, config, **fields)
     return RunContext(
         ready=ready,
@@ -43,6 +46,7 @@ def ctx_for(node_type: str, config: dict[str, Any], **fields: Any) -> RunContext
         settings=Settings(),
         http=None,  # type: ignore[arg-type]  # pure runners never touch it
         shutdown=asyncio.Event(),
+        sandbox=sandbox,  # type: ignore[arg-type]  # only transform needs it
     )
 
 
@@ -234,8 +238,8 @@ def test_jsonata_function_results_are_refused() -> None:
         evaluate("function($x) { $x }", {})
 
 
-async def test_runaway_expression_is_stopped() -> None:
-    ctx = ctx_for("transform", {})
+async def test_runaway_expression_is_stopped(sandbox: SandboxPool) -> None:
+    ctx = ctx_for("transform", {}, sandbox)
     ctx.settings = Settings(jsonata_timeout_ms=200)
     config = TransformConfig(expression="($f := function($n) { $f($n + 1) }; $f(0))")
     with pytest.raises(NodeRunError) as caught:
@@ -244,8 +248,8 @@ async def test_runaway_expression_is_stopped() -> None:
     assert "PORTICO_JSONATA_TIMEOUT_MS" in caught.value.message
 
 
-async def test_node_timeout_bounds_jsonata_as_a_retryable_timeout() -> None:
-    ctx = ctx_for("transform", {})
+async def test_node_timeout_bounds_jsonata_as_a_retryable_timeout(sandbox: SandboxPool) -> None:
+    ctx = ctx_for("transform", {}, sandbox)
     ctx.time_budget_s = 0.1
     config = TransformConfig(expression="($f := function($n) { $f($n + 1) }; $f(0))")
     with pytest.raises(NodeRunError) as caught:

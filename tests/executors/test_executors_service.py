@@ -14,16 +14,17 @@ from portico_contracts.nodes import MergeConfig
 from portico_executors.http_guard import HostPolicy, guarded_client
 from portico_executors.nodes import RUNNERS
 from portico_executors.nodes.base import NodeRunner, Outcome, RunContext
+from portico_executors.sandbox import SandboxPool
 from portico_executors.service import ExecutorService, result_message_id
 
 from .support import executor_settings, make_ready
 
 
 @pytest.fixture
-async def service() -> AsyncIterator[ExecutorService]:
+async def service(sandbox: SandboxPool) -> AsyncIterator[ExecutorService]:
     settings = executor_settings("amqp://unused/", http_max_response_bytes=4096)
     async with guarded_client(HostPolicy(settings.http_allow_hosts), "portico-test") as http:
-        yield ExecutorService(settings, http)
+        yield ExecutorService(settings, http, sandbox)
 
 
 async def run_http(service: ExecutorService, **config: Any) -> Any:

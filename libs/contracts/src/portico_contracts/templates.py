@@ -25,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 __all__ = [
     "TemplateRenderError",
     "check_template",
+    "contains_template",
     "is_template",
     "render_value",
     "template_errors",
@@ -222,6 +223,17 @@ _ENV = _build_environment()
 
 def is_template(value: str) -> bool:
     return "{{" in value or "{%" in value or "{#" in value
+
+
+def contains_template(value: Any) -> bool:
+    """Is there a template string anywhere inside `value` (dicts and lists walked)?"""
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, Mapping):
+        return any(contains_template(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_template(item) for item in value)
+    return False
 
 
 @lru_cache(maxsize=4096)

@@ -25,9 +25,11 @@ from portico_contracts.topology import (
     RESULTS_QUEUE,
     executor_queue,
 )
+from portico_executors.attempts import AttemptChecker, broker_ask
 from portico_executors.config import Settings
 from portico_executors.handlers import RecentMessages, make_node_ready_handler
 from portico_executors.http_guard import HostPolicy, guarded_client
+from portico_executors.sandbox import SandboxLimits, SandboxPool
 from portico_executors.service import ExecutorService
 
 broker_logger = logging.getLogger("portico.executors.broker")
@@ -50,6 +52,9 @@ def build_broker(settings: Settings, service: ExecutorService) -> RabbitBroker:
     )
     publisher = broker.publisher(exchange=RESULTS_EXCHANGE, routing_key=NODE_RESULT, persist=True)
     recent = RecentMessages()  # one per process: NodeReady ids are unique across types
+    checker = AttemptChecker(
+        broker_ask(broker), settings.attempt_check_window_s, settings.attempt_check_timeout_s
+    )
     for node_type in settings.types:
         subscriber = broker.subscriber(
             executor_queue(node_type),
@@ -59,7 +64,7 @@ def build_broker(settings: Settings, service: ExecutorService) -> RabbitBroker:
             decoder=undecoded,
             title=f"executor.{node_type}",
         )
-        subscriber(make_node_ready_handler(service, publisher, recent))
+        subscriber(make_node_ready_handler(service, publisher, checker, recent))
     return broker
 
 
@@ -83,11 +88,25 @@ class Runtime:
 
 
 @asynccontextmanager
+async def sandbox_pool(settings: Settings) -> AsyncIterator[SandboxPool]:
+    limits = SandboxLimits(settings.sandbox_memory_bytes, settings.max_rendered_bytes)
+    pool = SandboxPool(settings.sandbox_workers, limits)
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.stop()
+
+
+@asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Runtime]:
     """Connect, declare, consume; on exit drain in-flight nodes and close everything."""
     policy = HostPolicy(settings.http_allow_hosts)
-    async with guarded_client(policy, settings.http_user_agent) as http:
-        service = ExecutorService(settings, http)
+    async with (
+        guarded_client(policy, settings.http_user_agent) as http,
+        sandbox_pool(settings) as sandbox,
+    ):
+        service = ExecutorService(settings, http, sandbox)
         broker = build_broker(settings, service)
         await broker.connect()
         try:

@@ -37,19 +37,51 @@ class Settings(BaseSettings):
     prefetch: int = Field(default=64, ge=1, le=10_000, validation_alias="PORTICO_EXECUTOR_PREFETCH")
     # Host names, IP addresses or CIDR networks the http node may reach although private.
     http_allow_hosts: Annotated[tuple[str, ...], NoDecode] = ()
-    http_max_response_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Largest response body the http node reads; unset, the same as `max_output_bytes`, since
+    # a bigger body could only make an output that fails the node anyway.
+    http_max_response_bytes: int | None = Field(default=None, ge=1024)
     http_user_agent: str = "Portico/0.1"
     # Waits up to this long sleep inside the executor; longer ones are handed back as
     # `suspended` so the orchestrator's durable timer holds them instead of a delivery.
     wait_inline_limit_s: float = Field(default=60.0, ge=0, le=3600)
-    # A runaway JSONata expression blocks the event loop; these bound every evaluation.
+    # Bounds of every JSONata evaluation, checked by the evaluator itself; a sandbox worker
+    # still running shortly after the timeout is killed (see sandbox.py).
     jsonata_timeout_ms: int = Field(default=5_000, ge=1)
     jsonata_max_depth: int = Field(default=500, ge=10)
+    # Largest node output, JSON-encoded. Results travel through RabbitMQ (128 MiB at most) and
+    # outputs feed later nodes' messages, so an output over this fails its node instead.
+    max_output_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+    # Templates and JSONata run in sandbox worker processes (sandbox.py), never in the event
+    # loop: one runaway expression must not stall every other node of every tenant.
+    # Worker processes per executor; a render waits for a free one.
+    sandbox_workers: int = Field(default=2, ge=1, le=64)
+    # Wall-clock limit for rendering one node's templates; the worker is then killed.
+    template_timeout_s: float = Field(default=2.0, gt=0, le=300)
+    # Address-space cap of each worker (RLIMIT_AS): what allocates past it fails its node.
+    sandbox_memory_mb: int = Field(default=512, ge=128, le=64 * 1024)
+    # Largest rendered config (or JSONata result) a worker hands back, in pickled bytes.
+    max_rendered_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+    # A redelivered node.ready of a node with side effects first asks the orchestrator whether
+    # its attempt still awaits a result. Without an answer for this long, the node runs anyway
+    # (its Idempotency-Key lets the receiver spot the repeat).
+    attempt_check_window_s: float = Field(default=30.0, ge=0, le=600)
+    # How long one such question waits for its reply before it is asked again.
+    attempt_check_timeout_s: float = Field(default=2.0, gt=0, le=60)
     # Seconds to let in-flight nodes finish on SIGTERM before their deliveries go back.
     graceful_timeout_s: float = Field(default=15.0, gt=0)
     # Declare the orchestrator's results queue too, so no result is lost when the executors
     # start first. Tests that share a vhost with the orchestrator's tests turn it off.
     declare_results_queue: bool = True
+
+    @property
+    def http_response_limit(self) -> int:
+        return self.http_max_response_bytes or self.max_output_bytes
+
+    @property
+    def sandbox_memory_bytes(self) -> int:
+        return self.sandbox_memory_mb * 1024 * 1024
 
     @field_validator("types", "http_allow_hosts", mode="before")
     @classmethod

@@ -12,7 +12,9 @@ into a dead-lettered (and acked) message.
 Delivery is at least once (the orchestrator's outbox may publish a NodeReady twice), so a
 message id this process is running, or has answered for good, is acked and dropped: the
 repeat would only redo side effects (a second POST) for a result the orchestrator ignores.
-Best effort and per process; the orchestrator's attempt check stays the real guard.
+That is per process; across replicas, a delivery RabbitMQ flags as redelivered (its first
+consumer died holding it) of a node type with side effects is run only if the orchestrator
+says its attempt still awaits a result (attempts.py). Pure node types are simply redone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from faststream.rabbit import RabbitMessage
 from faststream.rabbit.publisher import RabbitPublisher
 
 from portico_contracts.messages import NodeReady
+from portico_executors.attempts import AttemptChecker
 from portico_executors.errors import Interrupted
 from portico_executors.service import ExecutorService
 
@@ -64,7 +67,10 @@ def trace_headers(headers: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def make_node_ready_handler(
-    service: ExecutorService, publisher: RabbitPublisher, recent: RecentMessages | None = None
+    service: ExecutorService,
+    publisher: RabbitPublisher,
+    checker: AttemptChecker,
+    recent: RecentMessages | None = None,
 ) -> NodeReadyHandler:
     recent = recent or RecentMessages()
 
@@ -75,9 +81,18 @@ def make_node_ready_handler(
             return
         recent.in_flight.add(ready.message_id)
         try:
+            if await _settled_elsewhere(msg, ready):
+                await msg.ack()
+                recent.answer(ready.message_id)
+                return
             await _run_and_answer(msg, ready)
         finally:
             recent.in_flight.discard(ready.message_id)
+
+    async def _settled_elsewhere(msg: RabbitMessage, ready: NodeReady) -> bool:
+        if not msg.raw_message.redelivered or not service.has_side_effects(ready.node_type):
+            return False
+        return not await checker.awaiting(ready)
 
     async def _run_and_answer(msg: RabbitMessage, ready: NodeReady) -> None:
         try:

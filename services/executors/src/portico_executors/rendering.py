@@ -1,12 +1,14 @@
 """Render a node's config templates right before it runs, then validate the result.
 
 Templates and validation fail the node for good (retryable=False): running the same config
-against the same context again cannot turn out differently.
+against the same context again cannot turn out differently. Rendering runs in a sandbox
+worker (see sandbox.py) within a time, memory and size limit; a config without any template
+only needs validating and skips the round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -14,11 +16,27 @@ from jinja2.exceptions import UndefinedError
 from pydantic import ValidationError
 
 from portico_contracts.nodes import NodeConfig
-from portico_contracts.templates import TemplateRenderError, render_value
+from portico_contracts.templates import TemplateRenderError, contains_template, render_value
+from portico_executors.config import Settings
 from portico_executors.errors import NodeRunError
+from portico_executors.sandbox import SandboxLimitError, SandboxPool
 
 TEMPLATE_ERROR = "TemplateError"
+TEMPLATE_LIMIT = "TemplateLimit"
 CONFIG_ERROR = "InvalidConfig"
+
+# The setting that raises each sandbox limit but time (which depends on the job), by kind.
+# A worker that dies mid-job has almost always hit its memory cap (RLIMIT_AS can also abort
+# the interpreter outright instead of raising MemoryError).
+LIMIT_SETTINGS = {
+    "memory": "PORTICO_SANDBOX_MEMORY_MB",
+    "crash": "PORTICO_SANDBOX_MEMORY_MB",
+    "output": "PORTICO_MAX_RENDERED_BYTES",
+}
+
+PrepareFunction = Callable[
+    [type[NodeConfig], dict[str, Any], Mapping[str, Any]], tuple[Any, dict[str, Any]]
+]
 
 
 @cache
@@ -81,3 +99,41 @@ def prepare_config(
     """The default preparation: render every templated string, then validate."""
     rendered = render_config(model, raw, context)
     return validate_config(model, rendered), rendered
+
+
+def limit_failure(
+    exc: SandboxLimitError, what: str, error_type: str, time_setting: str
+) -> NodeRunError:
+    """A node failure naming the bound that was broken and the setting that raises it."""
+    setting = time_setting if exc.kind == "time" else LIMIT_SETTINGS[exc.kind]
+    return NodeRunError(
+        f"{what} {exc.detail} (the limit is set by {setting})",
+        type=error_type,
+        details={"limit": exc.kind, "setting": setting},
+    )
+
+
+def needs_rendering(model: type[NodeConfig], raw: Mapping[str, Any]) -> bool:
+    skip = untemplated_fields(model)
+    return any(contains_template(value) for key, value in raw.items() if key not in skip)
+
+
+async def prepare_bounded(
+    prepare: PrepareFunction,
+    model: type[NodeConfig],
+    raw: dict[str, Any],
+    context: Mapping[str, Any],
+    sandbox: SandboxPool,
+    settings: Settings,
+) -> tuple[Any, dict[str, Any]]:
+    """`prepare` in a sandbox worker when there is a template to render, else right here."""
+    if not needs_rendering(model, raw):
+        return prepare(model, raw, context)
+    try:
+        return await sandbox.run(
+            prepare, model, raw, context, time_limit_s=settings.template_timeout_s
+        )
+    except SandboxLimitError as exc:
+        raise limit_failure(
+            exc, "rendering the node's templates", TEMPLATE_LIMIT, "PORTICO_TEMPLATE_TIMEOUT_S"
+        ) from exc

@@ -203,7 +203,8 @@ class SandboxPool:
         except BaseException:  # cancelled mid-job: the worker is busy with a job nobody awaits
             self._replace(worker)
             raise
-        return self._outcome(worker, reply)
+        result: T = self._outcome(worker, reply)  # what `function` returned, unpickled
+        return result
 
     def _outcome(self, worker: _Worker, reply: tuple[Any, ...]) -> Any:
         kind = reply[0]
@@ -287,4 +288,3 @@ class SandboxPool:
             await self._retire(worker)
             raise
         return worker
-

@@ -1,7 +1,9 @@
 """Run one NodeReady to a NodeResult: render, validate, dispatch, time, map errors.
 
 No transport here. Nothing but `Interrupted` (shutdown mid-wait) escapes `execute`: every
-failure, expected or not, becomes a failed NodeResult the orchestrator can act on.
+failure, expected or not, becomes a failed NodeResult the orchestrator can act on. That
+includes an output too large to send on (over `max_output_bytes`): a result must never come
+near the broker's message size limit, where it would be refused and lost.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from portico_contracts.messages import NodeError, NodeReady, NodeResult
 from portico_executors.config import Settings
 from portico_executors.errors import Interrupted, NodeRunError
 from portico_executors.nodes import RUNNERS
 from portico_executors.nodes.base import NodeRunner, Outcome, RunContext
-from portico_executors.rendering import prepare_config
+from portico_executors.rendering import prepare_bounded, prepare_config
+from portico_executors.sandbox import SandboxPool
 
 logger = logging.getLogger("portico.executors")
 
@@ -48,10 +51,12 @@ class ExecutorService:
         self,
         settings: Settings,
         http: httpx.AsyncClient,
+        sandbox: SandboxPool,
         runners: Mapping[str, NodeRunner] = RUNNERS,
     ) -> None:
         self.settings = settings
         self.http = http
+        self.sandbox = sandbox
         self.runners = runners
         # Set on SIGTERM: long inline waits give their delivery back instead of holding it.
         self.shutdown = asyncio.Event()
@@ -72,15 +77,41 @@ class ExecutorService:
             error = NodeError(message=str(exc) or type(exc).__name__, type=type(exc).__name__)
         return self._result(ready, started_at, outcome, error, recorded_input)
 
+    def has_side_effects(self, node_type: str) -> bool:
+        runner = self.runners.get(node_type)
+        return runner is not None and runner.side_effects
+
     async def execute_encoded(self, ready: NodeReady) -> tuple[NodeResult, bytes]:
-        """The result and its JSON, encoded once; an unencodable output fails the node."""
+        """The result and its JSON, encoded once; an unencodable or oversized output fails
+        the node."""
         result = await self.execute(ready)
         try:
-            return result, result.model_dump_json().encode()
+            body = result.model_dump_json().encode()
         except (PydanticSerializationError, ValueError, TypeError) as exc:
             failure = NodeRunError(f"node output is not JSON-serializable: {exc}", type="BadOutput")
-            result = self._result(ready, result.started_at, None, _error(failure), None)
-            return result, result.model_dump_json().encode()
+            return self._failed_encoded(ready, result, failure, None)
+        limit = self.settings.max_output_bytes
+        if len(body) > limit:  # the whole result is over: is it the output?
+            size = len(to_json(result.output))
+            if size > limit:
+                failure = NodeRunError(
+                    f"node output is {size} bytes of JSON, more than the limit of {limit} "
+                    "bytes (PORTICO_MAX_OUTPUT_BYTES)",
+                    type="OutputTooLarge",
+                    details={"size": size, "limit": limit, "setting": "PORTICO_MAX_OUTPUT_BYTES"},
+                )
+                return self._failed_encoded(ready, result, failure, result.input)
+        return result, body
+
+    def _failed_encoded(
+        self,
+        ready: NodeReady,
+        result: NodeResult,
+        failure: NodeRunError,
+        recorded_input: dict[str, Any] | None,
+    ) -> tuple[NodeResult, bytes]:
+        failed = self._result(ready, result.started_at, None, _error(failure), recorded_input)
+        return failed, failed.model_dump_json().encode()
 
     async def _run(self, ready: NodeReady) -> tuple[Outcome, dict[str, Any]]:
         runner = self.runners.get(ready.node_type)
@@ -89,14 +120,21 @@ class ExecutorService:
                 f"this executor cannot run node type '{ready.node_type}'", type="UnknownNodeType"
             )
         context = ready.template_context()
-        prepare = runner.prepare or prepare_config
-        config, recorded_input = prepare(runner.config_model, ready.config, context)
+        config, recorded_input = await prepare_bounded(
+            runner.prepare or prepare_config,
+            runner.config_model,
+            ready.config,
+            context,
+            self.sandbox,
+            self.settings,
+        )
         ctx = RunContext(
             ready=ready,
             template_context=context,
             settings=self.settings,
             http=self.http,
             shutdown=self.shutdown,
+            sandbox=self.sandbox,
             time_budget_s=ready.timeout_s,
         )
         if ready.timeout_s is None or not runner.cancellable_timeout:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,6 +32,7 @@ from portico_gateway.metrics import Metrics, MetricsMiddleware
 from portico_gateway.orchestrator_client import OrchestratorClient
 from portico_gateway.rate_limits import RateLimits
 from portico_gateway.rpc import RpcClient
+from portico_gateway.runs import expire_idempotency_keys
 from portico_gateway.security import PasswordHashing
 from portico_gateway.ws import REDACT_QUERY_API_KEYS
 
@@ -79,13 +81,15 @@ def _lifespan(
         passwords = PasswordHashing(
             settings.password_hash_concurrency, settings.password_hash_queue
         )
+        housekeeping: asyncio.Task[None] | None = None
         try:
             await declare_command_topology(broker)
             await rpc.start()
+            sessions = async_sessionmaker(engine, expire_on_commit=False)
             app.state.gateway = GatewayState(
                 settings=settings,
                 engine=engine,
-                sessions=async_sessionmaker(engine, expire_on_commit=False),
+                sessions=sessions,
                 broker=broker,
                 orchestrator=OrchestratorClient(rpc, settings.rpc_timeout_s),
                 hub=hub,
@@ -93,8 +97,15 @@ def _lifespan(
                 rate_limits=RateLimits(settings),
                 passwords=passwords,
             )
+            housekeeping = asyncio.create_task(
+                expire_idempotency_keys(
+                    sessions, settings.idempotency_ttl_s, settings.idempotency_cleanup_interval_s
+                )
+            )
             yield
         finally:
+            if housekeeping is not None:
+                housekeeping.cancel()
             passwords.close()
             await rpc.stop()
             await broker.stop()

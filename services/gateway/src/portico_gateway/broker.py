@@ -39,6 +39,9 @@ def make_broker(amqp_url: str, on_reconnected: Callable[[Any], Awaitable[None]])
         log_level=logging.DEBUG,
         apply_types=False,  # see portico_contracts.broker: no worker-thread hop per event
         graceful_timeout=5.0,
+        # Every second without RabbitMQ is a second of 503s on runs and queries: try again
+        # soon (the library default waits 5 s between attempts).
+        reconnect_interval=1.0,
         # Live events published while the connection was down are gone; the callback lets
         # open subscriptions catch up from the orchestrator.
         on_reconnected=[on_reconnected],

@@ -132,3 +132,23 @@ class WorkflowVersion(Base):
     graph: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = _created()
     created_by: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+
+
+class IdempotencyKey(Base):
+    """A run request's `Idempotency-Key`: the same key again within the TTL gets the same
+    answer (the same execution) instead of starting another one."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index(None, "created_at"),)
+
+    # The primary key is what makes concurrent identical requests safe: the second insert
+    # waits for the first to commit, then finds its row.
+    tenant_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # sha256 of the workflow id and the normalized body: the same key with another request
+    # is refused, not answered with the first request's execution.
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    execution_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
+    # The 202 body as first sent, returned unchanged to every repeat.
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = _created()

@@ -9,11 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portico_gateway.models import ApiKey, Session, User, Workflow, WorkflowVersion, new_uuid
+from portico_gateway.models import (
+    ApiKey,
+    IdempotencyKey,
+    Session,
+    User,
+    Workflow,
+    WorkflowVersion,
+    new_uuid,
+)
 
 # last_used_at is a hint, not an audit log: write it at most once a minute per key so that
 # API-key traffic does not turn every read into a write.
@@ -225,3 +233,53 @@ async def soft_delete_workflow(db: AsyncSession, workflow: Workflow, now: dateti
     # Versions stay: executions that ran them still point at them.
     workflow.deleted_at = now
     await db.flush()
+
+
+# --- idempotency keys ---------------------------------------------------------------------------
+
+
+async def claim_idempotency_key(
+    db: AsyncSession, row: IdempotencyKey, expired_before: datetime
+) -> IdempotencyKey:
+    """Store `row` unless a live row holds its key already; returns whichever row now holds it.
+
+    A concurrent request with the same key blocks on the primary key until this transaction
+    ends, then finds this row. A row older than `expired_before` is replaced.
+    """
+    values = {
+        "tenant_id": row.tenant_id,
+        "key": row.key,
+        "fingerprint": row.fingerprint,
+        "execution_id": row.execution_id,
+        "response": row.response,
+        "created_at": row.created_at,
+    }
+    new = insert(IdempotencyKey).values(**values)
+    replaced = [name for name in values if name not in ("tenant_id", "key")]
+    statement = new.on_conflict_do_update(
+        index_elements=[IdempotencyKey.tenant_id, IdempotencyKey.key],
+        set_={name: new.excluded[name] for name in replaced},
+        where=IdempotencyKey.created_at < expired_before,
+    ).returning(IdempotencyKey.execution_id)
+    if (await db.scalars(statement)).one_or_none() is not None:
+        return row
+    existing = select(IdempotencyKey).where(
+        IdempotencyKey.tenant_id == row.tenant_id, IdempotencyKey.key == row.key
+    )
+    return (await db.scalars(existing)).one()
+
+
+async def delete_expired_idempotency_keys(
+    db: AsyncSession, expired_before: datetime, batch: int
+) -> int:
+    """Delete up to `batch` expired keys; returns how many went."""
+    doomed = (
+        select(IdempotencyKey.tenant_id, IdempotencyKey.key)
+        .where(IdempotencyKey.created_at < expired_before)
+        .limit(batch)
+    )
+    statement = delete(IdempotencyKey).where(
+        tuple_(IdempotencyKey.tenant_id, IdempotencyKey.key).in_(doomed)
+    )
+    result = await db.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)

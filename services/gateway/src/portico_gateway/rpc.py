@@ -21,6 +21,8 @@ REPLY_TO = "amq.rabbitmq.reply-to"
 # Publishing (with its confirm) is bounded separately from waiting for the answer, so a
 # caller knows whether its message reached the broker.
 PUBLISH_TIMEOUT_S = 10.0
+# How long a call waits for a reconnect in progress before answering "unreachable".
+RESTORE_WAIT_S = 1.0
 
 
 class RpcCallError(Exception):
@@ -84,6 +86,7 @@ class RpcClient:
         channel = self._channel
         if channel is None or channel.is_closed:
             raise BrokerUnreachableError("not connected to RabbitMQ")
+        await self._restored(channel)
         correlation_id = uuid.uuid4().hex
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
@@ -106,6 +109,20 @@ class RpcClient:
                 raise ReplyTimeoutError(f"no reply within {wait_s:g}s") from None
         finally:
             self._pending.pop(correlation_id, None)
+
+    @staticmethod
+    async def _restored(channel: AbstractRobustChannel) -> None:
+        """Wait briefly for a reconnect in progress to restore the reply consumer.
+
+        A request published on a reopened channel before its reply-to consumer is back makes
+        RabbitMQ close the channel ("fast reply consumer does not exist"), which fails the
+        whole restore and sets the reconnect back by seconds: under steady traffic the
+        gateway then kept answering 503 long after RabbitMQ was back.
+        """
+        try:
+            await asyncio.wait_for(channel.ready(), RESTORE_WAIT_S)
+        except TimeoutError:
+            raise BrokerUnreachableError("reconnecting to RabbitMQ") from None
 
     @staticmethod
     async def _publish(

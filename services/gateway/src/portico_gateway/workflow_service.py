@@ -33,6 +33,7 @@ from portico_gateway.schemas import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
     ExportSource,
+    RunAccepted,
     RunRequest,
     VersionDetail,
     VersionSummary,
@@ -272,20 +273,24 @@ def _trigger(graph: WorkflowGraph, requested: str | None, number: int) -> str:
     )
 
 
+def _runnable(version: WorkflowVersion) -> WorkflowGraph:
+    try:
+        return WorkflowGraph.model_validate(version.graph)
+    except ValidationError as exc:
+        # Saved under older rules that have since tightened: say so rather than fail.
+        raise InvalidRequestError(
+            f"version {version.version} no longer matches the workflow format; "
+            "open it and save it again"
+        ) from exc
+
+
 async def prepare_run(
     db: AsyncSession, principal: Principal, workflow_id: str, request: RunRequest
 ) -> StartExecution:
     """The start command for a manual run: a snapshot of the chosen version travels with it."""
     workflow = await _workflow(db, principal, workflow_id)
     number = request.version or workflow.latest_version
-    version = await _version(db, principal, workflow, number)
-    try:
-        graph = WorkflowGraph.model_validate(version.graph)
-    except ValidationError as exc:
-        # Saved under older rules that have since tightened: say so rather than fail.
-        raise InvalidRequestError(
-            f"version {number} no longer matches the workflow format; open it and save it again"
-        ) from exc
+    graph = _runnable(await _version(db, principal, workflow, number))
     return StartExecution(
         tenant_id=principal.tenant_id,
         execution_id=str(uuid.uuid4()),
@@ -293,6 +298,28 @@ async def prepare_run(
         workflow_version=number,
         graph=graph,
         trigger_node_id=_trigger(graph, request.trigger_node_id, number),
+        payload=request.payload,
+        mode="manual",
+    )
+
+
+async def prepare_repeat(
+    db: AsyncSession, principal: Principal, first: RunAccepted, request: RunRequest
+) -> StartExecution:
+    """The start command of a run already accepted (same execution id, version and trigger),
+    to send again for a repeated request; versions are immutable, so it is the same command."""
+    version = await repo.get_version(
+        db, principal.tenant_id, first.workflow_id, first.workflow_version
+    )
+    if version is None:
+        raise NotFoundError(f"workflow {first.workflow_id} version {first.workflow_version}")
+    return StartExecution(
+        tenant_id=principal.tenant_id,
+        execution_id=first.execution_id,
+        workflow_id=first.workflow_id,
+        workflow_version=first.workflow_version,
+        graph=_runnable(version),
+        trigger_node_id=first.trigger_node_id,
         payload=request.payload,
         mode="manual",
     )

@@ -295,9 +295,7 @@ async def _deny(websocket: WebSocket, error: PorticoError, retry_after_s: int) -
     await websocket.close(CLOSE_TRY_AGAIN_LATER, error.code)
 
 
-async def _admit(
-    websocket: WebSocket, state: GatewayState
-) -> tuple[Principal | None, int] | None:
+async def _admit(websocket: WebSocket, state: GatewayState) -> tuple[Principal | None, int] | None:
     """Rate limit, then authenticate; None when the handshake was refused here."""
     retry_after_s = state.settings.unavailable_retry_after_s
     try:

@@ -164,7 +164,6 @@ async def insert_execution(
     step: Step,
     graph_json: str,
     node_rows: Sequence[dict[str, Any]],
-    retry_of: str | None = None,
 ) -> Effects | None:
     """Write a new execution in its post-start state; None when the id already existed."""
     row = step.row
@@ -181,7 +180,7 @@ async def insert_execution(
             "created_at": row.created_at,
             "started_at": row.started_at,
             "rows": dumps(list(node_rows)),
-            "retry_of": retry_of,
+            "retry_of": row.retry_of,
             **_row_params(step),
             **_event_params(step),
             **_outbox_params(step),

@@ -126,6 +126,7 @@ class ExecutionService:
             last_seq=0,
             created_at=now,
             started_at=now,
+            retry_of=retry_of,
         )
         step = Step(row, index, now, trace=trace, owner=self.owner)
         step.emit("execution.started", "running")
@@ -153,7 +154,7 @@ class ExecutionService:
 
         rows = self._initial_node_rows(step)
         graph_json = jsonb_safe(command.graph.model_dump_json())
-        effects = await repository.insert_execution(conn, command, step, graph_json, rows, retry_of)
+        effects = await repository.insert_execution(conn, command, step, graph_json, rows)
         if effects is None:
             return await self._existing(conn, command), Effects()
         if row.status == "running":
@@ -403,7 +404,8 @@ class ExecutionService:
             step.emit("node.skipped", "skipped", node_id=node_id)
         if settled.ready:
             await self._dispatch(conn, step, [(n, 1) for n in settled.ready], None)
-        if readiness.all_terminal(step.states):
+        # Still running: a node failing while being dispatched may have ended it already.
+        if step.row.status == "running" and readiness.all_terminal(step.states):
             step.set_execution("succeeded")
             step.emit("execution.succeeded", "succeeded")
 

@@ -2,7 +2,8 @@
 
 Adding a node type: a config model in `portico_contracts.nodes`, a module here with
 `async def run_<type>(config, ctx) -> Outcome`, an entry below, and its name in
-`config.EXECUTOR_TYPES` (kept separate so reading settings imports no runner).
+`config.EXECUTOR_TYPES` (kept separate so reading settings imports no runner). A type whose
+run does something outside Portico (a request, a message posted) sets `side_effects=True`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def _config_model(node_type: str) -> type[NodeConfig]:
 RUNNERS: dict[str, NodeRunner] = {
     runner.node_type: runner
     for runner in (
-        NodeRunner("http", _config_model("http"), run_http, cancellable_timeout=True),
+        NodeRunner(
+            "http", _config_model("http"), run_http, cancellable_timeout=True, side_effects=True
+        ),
         NodeRunner("transform", _config_model("transform"), run_transform),
         NodeRunner(
             "condition", _config_model("condition"), run_condition, prepare=prepare_condition

@@ -13,6 +13,8 @@ import httpx
 from portico_contracts.messages import NodeReady
 from portico_contracts.nodes import NodeConfig
 from portico_executors.config import Settings
+from portico_executors.rendering import PrepareFunction
+from portico_executors.sandbox import SandboxPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +34,13 @@ class RunContext:
     settings: Settings
     http: httpx.AsyncClient
     shutdown: asyncio.Event
+    # Where untrusted computations (JSONata) run, bounded; see sandbox.py.
+    sandbox: SandboxPool
     # NodeReady.timeout_s, for runners that bound their own synchronous work (JSONata).
     time_budget_s: float | None = None
 
 
 RunFunction = Callable[[Any, RunContext], Awaitable[Outcome]]
-# Turns NodeReady.config into (validated config, rendered config to record as the run's input).
-# The default (rendering.prepare_config) renders every templated string, then validates.
-PrepareFunction = Callable[
-    [type[NodeConfig], dict[str, Any], Mapping[str, Any]], tuple[Any, dict[str, Any]]
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +48,14 @@ class NodeRunner:
     node_type: str
     config_model: type[NodeConfig]
     run: RunFunction
+    # Turns NodeReady.config into (validated config, rendered config to record as the run's
+    # input); runs in a sandbox worker, so it must be a module-level function. The default
+    # (rendering.prepare_config) renders every templated string, then validates.
     prepare: PrepareFunction | None = None
     # Whether NodeReady.timeout_s is enforced around `run` by cancelling it. Off for runners
     # that never await (cancellation cannot interrupt synchronous work; transform bounds
     # itself) and for `wait`, whose whole purpose is to take long and which is durable anyway.
     cancellable_timeout: bool = False
+    # Whether running it twice does harm (a second POST): a redelivered node.ready of such a
+    # type first asks the orchestrator whether its attempt still awaits a result.
+    side_effects: bool = False

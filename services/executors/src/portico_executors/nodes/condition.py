@@ -50,6 +50,10 @@ class _Missing:
     def __repr__(self) -> str:
         return "<undefined>"
 
+    def __reduce__(self) -> str:
+        # Rules are rendered in a sandbox worker: unpickled, this is the same MISSING again.
+        return "MISSING"
+
 
 MISSING: Any = _Missing()
 

@@ -2,13 +2,21 @@
 
 Output: {"status": int, "headers": {lower-case name: value}, "body": JSON value or text}.
 Failures say whether a retry can help: 5xx, 429, timeouts and connection errors can; other
-4xx, refused destinations, bad URLs and oversized or unparsable responses cannot.
+4xx, refused destinations, bad URLs and oversized or unparsable responses cannot. A 429 or
+503 with `Retry-After` tells the orchestrator how long to wait (`details["retry_after_s"]`).
+
+Every request carries `Idempotency-Key: <execution>:<node>:<attempt>` (unless the node sets
+that header itself): what a crash forces us to send again reaches the receiver with the same
+key, so it can apply it once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -20,6 +28,11 @@ from portico_executors.nodes.base import Outcome, RunContext
 
 DETAIL_BODY_CHARS = 2_000
 RETRYABLE_STATUS = frozenset({429})
+# Statuses whose Retry-After means "come back later" (on a 3xx it means something else).
+RETRY_AFTER_STATUS = frozenset({429, 503})
+# A longer Retry-After is taken as an hour: a workflow step should not sleep for days on it.
+MAX_RETRY_AFTER_S = 3600.0
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _field_value(value: Any) -> Any:
@@ -41,7 +54,14 @@ def _body_arguments(config: HttpConfig) -> dict[str, Any]:
     return {}
 
 
-def build_request(client: httpx.AsyncClient, config: HttpConfig) -> httpx.Request:
+def idempotency_key(ctx: RunContext) -> str:
+    ready = ctx.ready
+    return f"{ready.execution_id}:{ready.node_id}:{ready.attempt}"
+
+
+def build_request(
+    client: httpx.AsyncClient, config: HttpConfig, key: str | None = None
+) -> httpx.Request:
     try:
         url = httpx.URL(config.url)
         check_url(url)
@@ -49,6 +69,8 @@ def build_request(client: httpx.AsyncClient, config: HttpConfig) -> httpx.Reques
         lowered = {name.lower() for name in headers}
         if config.body_type == "raw" and "content-type" not in lowered:
             headers["content-type"] = "text/plain; charset=utf-8"
+        if key is not None and IDEMPOTENCY_HEADER.lower() not in lowered:
+            headers[IDEMPOTENCY_HEADER] = key
         if config.query:  # added to any query already in the URL, not replacing it
             params = {key: _field_value(value) for key, value in config.query.items()}
             url = url.copy_merge_params(params)
@@ -157,12 +179,30 @@ def parse_body(response: httpx.Response, raw: bytes, response_format: str) -> An
     return decode_text(response, raw)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
+def parse_retry_after(value: str, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value (delay-seconds or an HTTP-date), capped."""
+    value = value.strip()
+    if not value:
+        return None
     try:
-        return max(0.0, float(value)) if value else None
+        seconds = float(value)
     except ValueError:
-        return None  # an HTTP date; rare enough to leave to the retry policy
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:  # RFC 9110 dates are GMT
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    if response.status_code not in RETRY_AFTER_STATUS:
+        return None
+    return parse_retry_after(response.headers.get("retry-after", ""))
 
 
 def status_failure(response: httpx.Response, raw: bytes) -> NodeRunError:
@@ -184,8 +224,8 @@ def status_failure(response: httpx.Response, raw: bytes) -> NodeRunError:
 
 
 async def run_http(config: HttpConfig, ctx: RunContext) -> Outcome:
-    request = build_request(ctx.http, config)
-    response, raw = await send(ctx.http, request, config, ctx.settings.http_max_response_bytes)
+    request = build_request(ctx.http, config, idempotency_key(ctx))
+    response, raw = await send(ctx.http, request, config, ctx.settings.http_response_limit)
     if not response.is_success and not config.allow_non_2xx:
         raise status_failure(response, raw)
     body = None if config.method == "HEAD" else parse_body(response, raw, config.response_format)

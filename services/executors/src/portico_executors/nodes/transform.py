@@ -11,6 +11,11 @@ jsonata-python quirks handled here:
   it arrives as JSON and `execution` is dumped with mode="json".
 - Results may be jsonata's own list subclass, or a function (`function($x){$x}`); we convert
   the first to plain lists and refuse the second.
+
+Evaluation runs in a sandbox worker (sandbox.py): jsonata checks its own time and depth
+bounds only between steps, so one built-in call over a huge input (`$pad`, `$join`, a range)
+could still hold the event loop or exhaust memory. The worker is killed shortly after the
+evaluator's own timeout if it has not stopped by itself.
 """
 
 from __future__ import annotations
@@ -26,8 +31,13 @@ from jsonata import timebox
 from portico_contracts.nodes import TransformConfig
 from portico_executors.errors import NodeRunError
 from portico_executors.nodes.base import Outcome, RunContext
+from portico_executors.rendering import limit_failure
+from portico_executors.sandbox import SandboxLimitError
 
 JSONATA_ERROR = "JsonataError"
+JSONATA_LIMIT = "JsonataLimit"
+# How long past its own timeout an evaluation may take before its worker is killed.
+KILL_GRACE_S = 0.5
 
 
 @lru_cache(maxsize=1024)
@@ -87,6 +97,14 @@ def jsonata_input(ctx: RunContext) -> dict[str, Any]:
     return dict(ctx.template_context)  # trigger, nodes, execution, input
 
 
+def _node_timeout(ctx: RunContext) -> NodeRunError:
+    return NodeRunError(  # the node's own timeout: a retry may be luckier
+        f"node did not finish within its timeout of {ctx.time_budget_s:g} s",
+        type="Timeout",
+        retryable=True,
+    )
+
+
 async def run_transform(config: TransformConfig, ctx: RunContext) -> Outcome:
     if config.expression is None:
         return Outcome(output=config.mapping)
@@ -94,18 +112,25 @@ async def run_transform(config: TransformConfig, ctx: RunContext) -> Outcome:
     budget_ms = None if ctx.time_budget_s is None else max(1, int(ctx.time_budget_s * 1000))
     timeout_ms = limit_ms if budget_ms is None else min(limit_ms, budget_ms)
     try:
-        output = evaluate(
-            config.expression, jsonata_input(ctx), timeout_ms, ctx.settings.jsonata_max_depth
+        output = await ctx.sandbox.run(
+            evaluate,
+            config.expression,
+            jsonata_input(ctx),
+            timeout_ms,
+            ctx.settings.jsonata_max_depth,
+            time_limit_s=timeout_ms / 1000 + KILL_GRACE_S,
         )
     except JsonataTimeoutError as exc:
-        if timeout_ms == budget_ms:  # the node's own timeout: a retry may be luckier
-            raise NodeRunError(
-                f"node did not finish within its timeout of {ctx.time_budget_s:g} s",
-                type="Timeout",
-                retryable=True,
-            ) from exc
+        if timeout_ms == budget_ms:
+            raise _node_timeout(ctx) from exc
         raise NodeRunError(  # the service-wide cap: the same input will hit it again
             f"JSONata expression ran longer than {limit_ms} ms (PORTICO_JSONATA_TIMEOUT_MS)",
             type=JSONATA_ERROR,
+        ) from exc
+    except SandboxLimitError as exc:
+        if exc.kind == "time" and timeout_ms == budget_ms:
+            raise _node_timeout(ctx) from exc
+        raise limit_failure(
+            exc, "the JSONata expression", JSONATA_LIMIT, "PORTICO_JSONATA_TIMEOUT_MS"
         ) from exc
     return Outcome(output=output)

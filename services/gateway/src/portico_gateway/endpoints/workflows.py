@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 
+from portico_gateway import runs
 from portico_gateway import workflow_service as workflows
 from portico_gateway.dependencies import DB, CurrentPrincipal, State
 from portico_gateway.errors import InvalidRequestError
+from portico_gateway.rate_limits import Rule
+from portico_gateway.runs import IDEMPOTENCY_HEADER
 from portico_gateway.schemas import (
     MAX_VERSION,
     RunAccepted,
@@ -136,13 +139,34 @@ async def export_workflow(
     return await workflows.export_workflow(db, principal, workflow_id)
 
 
-@router.post("/{workflow_id}/run", status_code=202)
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description=(
+            "Any unique string (1-255 visible ASCII characters, e.g. a UUID). Repeating a "
+            "request with the same key within 24 h returns the first answer and starts "
+            "nothing new; the same key with a different request is a 422."
+        ),
+    ),
+]
+
+
+@router.post(
+    "/{workflow_id}/run",
+    status_code=202,
+    responses={429: {"description": "too many runs for this account; see Retry-After"}},
+)
 async def run_workflow(
     workflow_id: WorkflowId,
     db: DB,
     principal: CurrentPrincipal,
     state: State,
     body: RunRequest | None = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RunAccepted:
     """Start an execution from the first `trigger.manual` node (or `trigger_node_id`).
 
@@ -150,14 +174,13 @@ async def run_workflow(
     at once; if the orchestrator is slow or down, the start command stays queued durably and
     the answer is still 202.
     """
-    command = await workflows.prepare_run(db, principal, workflow_id, body or RunRequest())
-    # End the transaction before waiting on the orchestrator: no pooled connection sits
-    # idle in a transaction for the length of an RPC.
-    await db.commit()
-    await state.orchestrator.start_execution(command)
-    return RunAccepted(
-        execution_id=command.execution_id,
-        workflow_id=command.workflow_id,
-        workflow_version=command.workflow_version,
-        trigger_node_id=command.trigger_node_id,
+    await state.rate_limits.hit(Rule.RUN, principal.tenant_id)
+    return await runs.start_run(
+        db,
+        state.orchestrator,
+        principal,
+        workflow_id,
+        body or RunRequest(),
+        idempotency_key,
+        state.settings.idempotency_ttl_s,
     )

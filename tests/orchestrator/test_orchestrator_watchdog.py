@@ -1,0 +1,164 @@
+"""Nothing waits forever: the watchdog, dead letters, poison messages, and oversized inputs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import asyncpg
+
+from portico_contracts.queries import AttemptStatus, ListDeadLetters
+from portico_contracts.topology import DELIVERY_LIMIT, NODES_EXCHANGE, executor_queue
+from tests.orchestrator.conftest import Running
+from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, runs_by_node
+
+
+async def age_dispatch(infra: Any, execution_id: str, node_id: str, seconds: float) -> None:
+    """Make a node look dispatched `seconds` ago (instead of waiting that long)."""
+    moment = (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+    connection = await asyncpg.connect(infra.database_url.replace("+asyncpg", ""))
+    try:
+        await connection.execute(
+            """
+            UPDATE orchestrator.executions
+            SET node_state = jsonb_set(jsonb_set(node_state, ARRAY[$2, 'd'], to_jsonb($3::text)),
+                                       ARRAY[$2, 't'], to_jsonb($3::text))
+            WHERE id = $1
+            """,
+            execution_id,
+            node_id,
+            moment,
+        )
+    finally:
+        await connection.close()
+
+
+async def test_a_silent_node_is_dispatched_again_then_failed_as_a_timeout(
+    bus: Bus, orchestrator: Running, infra: Any
+) -> None:
+    watchdog = orchestrator.instance.watchdog
+    tenant = new_id("tenant")
+    graph = make_graph([TRIGGER, {"id": "a", "timeout_s": 5}], [("t", "a")])
+    command, _ = await bus.start(graph, tenant)
+    first = await bus.ready(command.execution_id)
+
+    await watchdog.sweep()  # not overdue yet (deadline 5 s + 30 s grace)
+    await bus.nothing_ready(command.execution_id, within=0.2)
+
+    await age_dispatch(infra, command.execution_id, "a", 60)
+    await watchdog.sweep()
+    again = await bus.ready(command.execution_id)
+    assert (again.attempt, again.node_id) == (first.attempt, "a")
+    assert again.message_id != first.message_id
+    assert (await bus.execution(tenant, command.execution_id))["status"] == "running"
+
+    await age_dispatch(infra, command.execution_id, "a", 60)
+    await watchdog.sweep()
+    execution = await bus.finished(tenant, command.execution_id)
+    assert execution["status"] == "failed"
+    error = runs_by_node(execution)["a"]["error"]
+    assert error["type"] == "Timeout"
+    assert "no result within 35 s" in error["message"]
+    await bus.answer(first, output="too late")  # a late answer changes nothing
+    await asyncio.sleep(0.2)
+    assert (await bus.execution(tenant, command.execution_id))["status"] == "failed"
+
+
+async def test_the_watchdog_timeout_follows_the_retry_policy(
+    bus: Bus, orchestrator: Running, infra: Any
+) -> None:
+    watchdog = orchestrator.instance.watchdog
+    tenant = new_id("tenant")
+    retry = {"max_attempts": 2, "initial_delay_ms": 10}
+    graph = make_graph([TRIGGER, {"id": "a", "timeout_s": 1, "retry": retry}], [("t", "a")])
+    command, _ = await bus.start(graph, tenant)
+    await bus.ready(command.execution_id)
+    for _ in range(2):  # re-dispatch, then fail
+        await age_dispatch(infra, command.execution_id, "a", 60)
+        await watchdog.sweep()
+    second = await bus.ready(command.execution_id)  # the re-dispatch of attempt 1
+    assert second.attempt == 1
+    retried = await bus.ready(command.execution_id)
+    assert retried.attempt == 2
+    await bus.answer(retried, output="ok")
+    assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
+
+
+async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus) -> None:
+    """A node.ready that crashes every consumer that takes it (here: given back each time)
+    leaves the queue after DELIVERY_LIMIT deliveries and fails its node with the reason."""
+    spec = executor_queue("test.poison")
+    connection = await aio_pika.connect_robust(bus.amqp_url)
+    channel = await connection.channel()
+    queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments)
+    exchange = await channel.get_exchange(NODES_EXCHANGE.name)
+    await queue.bind(exchange, spec.routing())
+    deliveries = 0
+
+    async def crash(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        nonlocal deliveries
+        deliveries += 1
+        await message.nack(requeue=True)
+
+    await queue.consume(crash)
+    try:
+        tenant = new_id("tenant")
+        graph = make_graph([TRIGGER, {"id": "a", "type": "test.poison"}], [("t", "a")])
+        command, _ = await bus.start(graph, tenant)
+        execution = await bus.finished(tenant, command.execution_id, wait_s=20)
+        assert execution["status"] == "failed"
+        error = runs_by_node(execution)["a"]["error"]
+        assert error["type"] == "DeadLettered"
+        assert "delivered too many times" in error["message"]
+        assert deliveries == DELIVERY_LIMIT + 1
+        reply = await bus.rpc(ListDeadLetters(tenant_id=tenant, execution_id=command.execution_id))
+        assert reply.result is not None
+        [letter] = reply.result["items"]
+        assert letter["node_id"] == "a"
+        assert letter["routing_key"] == "node.ready.test.poison"
+        assert "delivered too many times" in letter["reason"]
+        other = await bus.rpc(ListDeadLetters(tenant_id=new_id("tenant")))
+        assert other.result == {"items": [], "next_cursor": None}
+    finally:
+        await queue.delete(if_unused=False, if_empty=False)
+        await connection.close()
+
+
+async def test_attempt_status_tells_an_executor_whether_to_redo_a_node(bus: Bus) -> None:
+    tenant = new_id("tenant")
+    command, _ = await bus.start(make_graph([TRIGGER, {"id": "a"}], [("t", "a")]), tenant)
+    ready = await bus.ready(command.execution_id)
+
+    async def awaiting(attempt: int, who: str = tenant) -> bool:
+        query = AttemptStatus(
+            tenant_id=who, execution_id=command.execution_id, node_id="a", attempt=attempt
+        )
+        reply = await bus.rpc(query)
+        assert reply.result is not None, reply
+        return bool(reply.result["awaiting"])
+
+    assert await awaiting(1)
+    assert not await awaiting(2)
+    assert not await awaiting(1, who=new_id("tenant"))
+    await bus.answer(ready)
+    await bus.finished(tenant, command.execution_id)
+    assert not await awaiting(1)
+
+
+async def test_a_node_whose_inputs_are_over_the_message_limit_fails_instead_of_dispatching(
+    bus: Bus, orchestrator: Running
+) -> None:
+    service = orchestrator.instance.service
+    limit = service.limits.max_message_bytes
+    tenant = new_id("tenant")
+    graph = make_graph([TRIGGER, {"id": "a"}, {"id": "b"}], [("t", "a"), ("a", "b")])
+    command, _ = await bus.start(graph, tenant)
+    await bus.answer(await bus.ready(command.execution_id), output="x" * (limit + 10))
+    execution = await bus.finished(tenant, command.execution_id)
+    assert execution["status"] == "failed"
+    error = runs_by_node(execution)["b"]["error"]
+    assert error["type"] == "MessageTooLarge"
+    assert "PORTICO_MAX_MESSAGE_BYTES" in error["message"]
+    await bus.nothing_ready(command.execution_id, within=0.2)
