@@ -64,11 +64,23 @@ async def serve(settings: Settings) -> AsyncIterator[str]:
         await task
 
 
+# Every test signs up and logs in from 127.0.0.1: the tests of the limits set them themselves.
+NO_RATE_LIMITS: dict[str, Any] = {
+    "rate_limit_runs_per_tenant": "",
+    "rate_limit_login_per_ip": "",
+    "rate_limit_login_per_account": "",
+    "rate_limit_signup_per_ip": "",
+    "rate_limit_signup_per_account": "",
+    "rate_limit_ws_connect_per_ip": "",
+}
+
+
 def gateway_settings(infra: Any, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": infra.database_url,
         "amqp_url": infra.amqp_url,
         "rpc_timeout_s": 3.0,
+        **NO_RATE_LIMITS,
         **overrides,
     }
     return Settings(**values)

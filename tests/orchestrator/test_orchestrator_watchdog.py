@@ -162,3 +162,28 @@ async def test_a_node_whose_inputs_are_over_the_message_limit_fails_instead_of_d
     assert error["type"] == "MessageTooLarge"
     assert "PORTICO_MAX_MESSAGE_BYTES" in error["message"]
     await bus.nothing_ready(command.execution_id, within=0.2)
+
+
+async def test_node_ready_carries_only_the_outputs_its_templates_read(bus: Bus) -> None:
+    """A chain of large outputs must not pile up in every later node.ready."""
+    tenant = new_id("tenant")
+    reader = {
+        "id": "c",
+        "type": "transform",
+        "config": {"mapping": {"first": "{{ nodes.a.output.size }}"}},
+    }
+    graph = make_graph(
+        [TRIGGER, {"id": "a"}, {"id": "b"}, reader], [("t", "a"), ("a", "b"), ("b", "c")]
+    )
+    command, _ = await bus.start(graph, tenant, payload={"big": "t" * 100_000})
+    big = "x" * 1_000_000
+    await bus.answer(await bus.ready(command.execution_id), output={"size": 1, "blob": big})
+    await bus.answer(await bus.ready(command.execution_id), output={"blob": big})
+    c = await bus.ready(command.execution_id)
+    assert c.node_id == "c"
+    assert c.nodes == {"a": {"output": {"size": 1, "blob": big}}}
+    assert c.inputs == {}
+    assert c.trigger is None
+    assert len(c.model_dump_json()) < 1_100_000
+    await bus.answer(c)
+    assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"

@@ -1,7 +1,8 @@
 """Prometheus metrics, and the pure-ASGI middleware that measures every HTTP request.
 
 Requests are labelled by route template (`/api/workflows/{workflow_id}`), never by the raw
-path, so label cardinality stays bounded whatever URLs clients make up. Each app gets its own
+path, and by method only from a fixed set (anything else is "other"), so label cardinality
+stays bounded whatever URLs and methods clients make up. Each app gets its own
 registry, so several apps in one process (tests) do not collide.
 """
 
@@ -12,6 +13,13 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
 
 
 class Metrics:
@@ -74,6 +82,6 @@ class MetricsMiddleware:
         finally:
             # The router writes the matched route into the shared scope dict.
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
+            method = method_label(scope["method"])
             self.metrics.requests.labels(method, route, str(status[0])).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)

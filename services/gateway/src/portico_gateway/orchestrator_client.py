@@ -14,13 +14,16 @@ from pydantic import BaseModel, ValidationError
 from portico_contracts.messages import StartExecution
 from portico_contracts.queries import (
     CancelExecutionRequest,
+    DeadLetterPage,
     EventsPage,
     EventsSince,
     ExecutionDetail,
     ExecutionPage,
     ExecutionSummary,
     GetExecution,
+    ListDeadLetters,
     ListExecutions,
+    RetryExecutionRequest,
     RpcReply,
 )
 from portico_contracts.topology import (
@@ -152,3 +155,22 @@ class OrchestratorClient:
             tenant_id=tenant_id, execution_id=execution_id, reason=reason
         )
         return await self._parsed(query, ExecutionSummary)
+
+    async def retry_execution(
+        self, tenant_id: str, execution_id: str, new_execution_id: str
+    ) -> ExecutionSummary:
+        """Start `new_execution_id` as a retry of a failed or cancelled execution.
+
+        The orchestrator's invalid_request here means "not in a state that can be retried":
+        a conflict with the execution's state (409), not a malformed request.
+        """
+        query = RetryExecutionRequest(
+            tenant_id=tenant_id, execution_id=execution_id, new_execution_id=new_execution_id
+        )
+        try:
+            return await self._parsed(query, ExecutionSummary)
+        except InvalidRequestError as exc:
+            raise ConflictError(exc.message) from exc
+
+    async def list_dead_letters(self, query: ListDeadLetters) -> DeadLetterPage:
+        return await self._parsed(query, DeadLetterPage)

@@ -159,6 +159,11 @@ class RunAccepted(BaseModel):
     trigger_node_id: str
 
 
+class RetryAccepted(BaseModel):
+    execution_id: str = Field(description="The new execution.")
+    retry_of: str = Field(description="The execution it retries.")
+
+
 class CancelRequest(BaseModel):
     # Lenient on purpose: cancelling must not fail over an unexpected field.
     reason: str | None = Field(default=None, max_length=500)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from portico_contracts.graph import RetryPolicy, WorkflowGraph
 from portico_contracts.messages import TERMINAL_NODE_STATUSES
 from portico_contracts.nodes import ERROR_HANDLE, NODE_TYPES, ConditionConfig
+from portico_contracts.references import References, graph_references
 
 QUEUED = "queued"
 # Statuses after which a node's outgoing edges are decided.
@@ -106,6 +107,8 @@ class GraphIndex:
             node.id for node in graph.nodes if is_trigger_type(node.type)
         )
         self._ancestors: dict[str, frozenset[str]] = {}
+        # What each node's templates read: node.ready carries only that.
+        self.references: dict[str, References] = graph_references(graph)
 
     def ancestors(self, node_id: str) -> frozenset[str]:
         found = self._ancestors.get(node_id)

@@ -426,10 +426,15 @@ class ExecutionService:
         trigger_output = outputs.get(row.trigger_node_id, (None, None))[0]
         for node_id, attempt in targets:
             node = index.graph.node_map[node_id]
-            inputs = {
-                pred: outputs.get(pred, (None, None))[1 if via_error else 0]
-                for pred, via_error in readiness.active_inputs(index, node_id, states)
-            }
+            reads = index.references[node_id]
+            inputs = (
+                {
+                    pred: outputs.get(pred, (None, None))[1 if via_error else 0]
+                    for pred, via_error in readiness.active_inputs(index, node_id, states)
+                }
+                if reads.input
+                else {}
+            )
             message = NodeReady(
                 tenant_id=row.tenant_id,
                 execution_id=row.id,
@@ -440,7 +445,7 @@ class ExecutionService:
                 config=node.config,
                 credential_id=node.credential_id,
                 timeout_s=node.timeout_s,
-                trigger=trigger_output,
+                trigger=trigger_output if reads.trigger else None,
                 nodes=_context_nodes(index, node_id, states, outputs),
                 execution=info,
                 inputs=inputs,
@@ -468,10 +473,16 @@ class ExecutionService:
     async def _outputs_for(
         self, conn: Connection, step: Step, targets: list[tuple[str, int]]
     ) -> Outputs:
-        """Outputs of the targets' ancestors: from this step, the cache, else the database."""
-        wanted: set[str] = {step.row.trigger_node_id}
+        """Outputs the targets' templates read: from this step, the cache, else the database."""
+        index = step.index
+        wanted: set[str] = set()
         for node_id, _ in targets:
-            wanted |= step.index.ancestors(node_id)
+            reads = index.references[node_id]
+            wanted |= reads.nodes_among(index.ancestors(node_id))
+            if reads.input:
+                wanted |= {edge.source for edge in index.incoming[node_id]}
+            if reads.trigger:
+                wanted.add(step.row.trigger_node_id)
         known = step.cached.keys() | step.learned.keys()
         missing = {n for n in wanted if step.states[n].status in _HAS_OUTPUT and n not in known}
         loaded = await repository.load_outputs(conn, step.row.id, missing)
@@ -543,9 +554,11 @@ def _timing_and_input(result: NodeResult) -> dict[str, Any]:
 def _context_nodes(
     index: GraphIndex, node_id: str, states: dict[str, NodeState], outputs: Outputs
 ) -> dict[str, Any]:
-    """`nodes` of the template context: every ancestor that produced an output (or error)."""
+    """`nodes` of the template context: the ancestors its templates read that produced an
+    output (or error)."""
     found: dict[str, Any] = {}
-    for ancestor in index.ancestors(node_id):
+    reads = index.references[node_id]
+    for ancestor in reads.nodes_among(index.ancestors(node_id)):
         status = states[ancestor].status
         if status not in _HAS_OUTPUT or ancestor not in outputs:
             continue

@@ -5,13 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from portico_gateway import ws
-from portico_gateway.endpoints import api_keys, auth, executions, health, node_types, workflows
+from portico_gateway.endpoints import (
+    api_keys,
+    auth,
+    dead_letters,
+    executions,
+    health,
+    node_types,
+    workflows,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     api_keys.router,
     workflows.router,
     executions.router,
+    dead_letters.router,
     node_types.router,
     health.router,
     ws.router,

@@ -1,11 +1,13 @@
 """Execution history and control, answered by the orchestrator over RPC.
 
 The orchestrator owns executions; the gateway passes the caller's tenant with every query
-and maps the reply (not_found → 404, invalid_request → 422, no reply → 503).
+and maps the reply (not_found → 404, invalid_request → 422 (409 for a retry), conflict → 409,
+no reply → 503).
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -19,7 +21,8 @@ from portico_contracts.queries import (
 )
 from portico_gateway.dependencies import DB, CurrentPrincipal, State
 from portico_gateway.json_safety import ID_PATTERN
-from portico_gateway.schemas import CancelRequest
+from portico_gateway.rate_limits import Rule
+from portico_gateway.schemas import CancelRequest, RetryAccepted
 
 router = APIRouter(prefix="/api/executions", tags=["executions"])
 
@@ -72,3 +75,23 @@ async def cancel_execution(
     await db.commit()
     reason = body.reason if body else None
     return await state.orchestrator.cancel_execution(principal.tenant_id, execution_id, reason)
+
+
+@router.post(
+    "/{execution_id}/retry",
+    status_code=202,
+    responses={
+        409: {"description": "the execution is not failed or cancelled"},
+        429: {"description": "too many runs for this account; see Retry-After"},
+    },
+)
+async def retry_execution(
+    execution_id: ExecutionId, db: DB, principal: CurrentPrincipal, state: State
+) -> RetryAccepted:
+    """Run a failed or cancelled execution again as a new one, linked to it by `retry_of`:
+    nodes that succeeded keep their outputs, the failed and unfinished ones run again."""
+    await state.rate_limits.hit(Rule.RUN, principal.tenant_id)
+    await db.commit()
+    new_id = str(uuid.uuid4())
+    await state.orchestrator.retry_execution(principal.tenant_id, execution_id, new_id)
+    return RetryAccepted(execution_id=new_id, retry_of=execution_id)
