@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from portico_contracts.templates import TemplateRenderError, check_template, render_value
+from portico_contracts.templates import (
+    TemplateRenderError,
+    check_template,
+    contains_template,
+    render_value,
+)
 
 CONTEXT = {
     "trigger": {"items": [1, 2], "name": "ada", "raw": '{"k": 5}'},
@@ -91,3 +98,67 @@ def test_small_arithmetic_still_works() -> None:
 
 def test_filter_generators_become_lists() -> None:
     assert render_value("{{ trigger.items | map('string') }}", CONTEXT) == ["1", "2"]
+
+
+BOMB_CONTEXT = {
+    "trigger": {"items": list(range(1000)), "pair": [1, 2], "text": "x" * 100_000},
+    "nodes": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("{{ (9**999)**300 }}", "more than 4096 bits"),
+        ("{{ 2 ** (9**99) }}", "more than 4096 bits"),
+        ("{{ (9**999) * (9**999) }}", "more than 4096 bits"),
+        (
+            "{% for a in trigger.items %}{% for b in trigger.items %}.{% endfor %}{% endfor %}",
+            "more than 100000 iterations",
+        ),
+        (
+            "{% for x in trigger.pair recursive %}{% if loop.depth < 17 %}"
+            "{{ loop(trigger.pair) }}{% endif %}{% endfor %}",
+            "more than 100000 iterations",
+        ),
+        ("{{ ('x' * 999999) ~ ('x' * 999999) }}", "longer than 1000000"),
+        ("{{ ('x' * 999999) + ('x' * 999999) }}", "longer than 1000000"),
+        ("{{ ([1] * 999999) + ([1] * 999999) }}", "longer than 1000000"),
+        ("{% for i in trigger.items %}{{ trigger.text }}{% endfor %}", "more than 8388608 char"),
+    ],
+)
+def test_bombs_are_refused_quickly_with_the_reason(source: str, reason: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(TemplateRenderError) as caught:
+        render_value({"body": source}, BOMB_CONTEXT)
+    assert time.monotonic() - started < 5
+    assert caught.value.path == "body"
+    assert "not allowed in a template" in caught.value.message
+    assert reason in caught.value.message
+
+
+def test_what_the_guards_allow_still_renders() -> None:
+    assert render_value("{{ 2 ** 4000 }}", CONTEXT) == 2**4000
+    assert render_value("{{ -3 * (2 ** 100) }}", CONTEXT) == -3 * 2**100
+    assert render_value("{{ 'a' ~ 1 ~ 'b' }}", CONTEXT) == "a1b"
+    assert render_value("{{ 'ab' + 'cd' }}", CONTEXT) == "abcd"
+    assert render_value("{{ [1] + [2] }}", CONTEXT) == [1, 2]
+    loops = "{% for i in trigger.items %}{{ loop.index }}/{{ loop.length }} {% endfor %}"
+    assert render_value(loops, CONTEXT) == "1/2 2/2 "
+    nested = (
+        "{% for x in [[1, [2]], [3]] recursive %}{{ loop(x) if x is iterable else x }}{% endfor %}"
+    )
+    assert render_value(nested, CONTEXT) == "123"
+
+
+def test_the_loop_budget_is_per_template() -> None:
+    # 1,000 x 90 iterations each: under the limit one at a time, as often as wanted.
+    source = "{% for a in trigger.items %}{% for b in trigger.items[:90] %}{% endfor %}{% endfor %}"
+    for _ in range(3):
+        assert render_value(source, BOMB_CONTEXT) == ""
+
+
+def test_contains_template() -> None:
+    assert contains_template({"a": ["x", {"b": "{{ y }}"}]})
+    assert contains_template("{% if x %}{% endif %}")
+    assert not contains_template({"a": ["x", {"b": 1}], "c": None})

@@ -44,6 +44,13 @@ from portico_executors.http_guard import (
         ("::ffff:169.254.169.254", "link-local"),
         ("2002:7f00:1::", "loopback"),  # 6to4 wrapping 127.0.0.1
         ("64:ff9b::a00:1", "private"),  # NAT64 wrapping 10.0.0.1
+        # Non-global ranges Python's `ipaddress` calls global.
+        ("fec0::1", "site-local"),
+        ("feff:ffff::1", "site-local"),
+        ("3fff::1", "documentation"),
+        ("192.0.0.8", "IETF protocol-assignment"),
+        ("::ffff:192.0.0.8", "IETF protocol-assignment"),
+        ("192.88.99.1", "6to4 relay"),
     ],
 )
 def test_non_public_addresses_are_named(address: str, problem: str) -> None:
@@ -52,7 +59,10 @@ def test_non_public_addresses_are_named(address: str, problem: str) -> None:
     assert problem in found
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111"])
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "93.184.216.34", "2606:4700:4700::1111", "192.0.1.1", "2001:4860:4860::8888"],
+)
 def test_public_addresses_pass(address: str) -> None:
     assert address_problem(ipaddress.ip_address(address)) is None
 
@@ -136,6 +146,7 @@ async def test_backend_refuses_before_connecting() -> None:
         "http://[::1]:9/",
         "http://[::ffff:127.0.0.1]:9/",
         "http://0.0.0.0:9/",
+        "http://[fec0::1]:9/",
     ],
 )
 async def test_guarded_client_refuses_private_destinations(url: str) -> None:

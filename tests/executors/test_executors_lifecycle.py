@@ -28,9 +28,10 @@ from .support import NodeClient, executor_settings, make_ready
 async def test_wait_resumes_after_restart_with_remaining_time(
     amqp_url: str, node_client: NodeClient
 ) -> None:
-    ready = make_ready("wait", {"seconds": 1.5}, dispatched_at=datetime.now(UTC))
-    started = time.monotonic()
     async with running(executor_settings(amqp_url, types=("wait",))):
+        # Dispatched once the executor is up: its start-up (sandbox workers) is not waiting.
+        ready = make_ready("wait", {"seconds": 1.5}, dispatched_at=datetime.now(UTC))
+        started = time.monotonic()
         future = await node_client.publish(ready)
         await asyncio.sleep(0.4)
     # The first executor stopped mid-wait: the delivery went back unanswered.

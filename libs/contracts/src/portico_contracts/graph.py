@@ -59,10 +59,21 @@ class Edge(BaseModel):
     source_handle: str | None = Field(default=None, max_length=64)
 
 
+class WorkflowSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="Executions of this workflow running at once; more wait as `queued`.",
+    )
+
+
 class WorkflowGraph(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
+    settings: WorkflowSettings = Field(default_factory=WorkflowSettings)
     nodes: list[Node] = Field(max_length=500)
     edges: list[Edge] = Field(default_factory=list, max_length=2000)
 

@@ -130,6 +130,7 @@ TERMINAL_EXECUTION_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", 
 TERMINAL_NODE_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 
 StatusEventType = Literal[
+    "execution.queued",
     "execution.started",
     "execution.succeeded",
     "execution.failed",

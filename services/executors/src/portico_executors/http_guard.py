@@ -36,6 +36,16 @@ class BlockedRequestError(Exception):
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
+# Non-global ranges that `ipaddress` (as of Python 3.11.7) calls global: IETF protocol
+# assignments, the deprecated 6to4 relay anycast, IPv6 site-local (deprecated, yet routed
+# inside some networks) and the IPv6 documentation range of RFC 9637.
+_NOT_GLOBAL: tuple[tuple[IPNetwork, str], ...] = (
+    (ipaddress.ip_network("192.0.0.0/24"), "an IETF protocol-assignment"),
+    (ipaddress.ip_network("192.88.99.0/24"), "a 6to4 relay anycast"),
+    (ipaddress.ip_network("fec0::/10"), "a site-local"),
+    (ipaddress.ip_network("3fff::/20"), "a documentation"),
+)
+
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if any."""
@@ -67,6 +77,9 @@ def address_problem(address: IPAddress) -> str | None:
     )
     for label, hit in checks:
         if hit:
+            return f"{label} address"
+    for network, label in _NOT_GLOBAL:
+        if address.version == network.version and address in network:
             return f"{label} address"
     return None
 

@@ -36,6 +36,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def limits_of(settings: Settings) -> Limits:
     return Limits(
         max_message_bytes=settings.max_message_bytes,
+        tenant_max_running=settings.tenant_max_running,
         node_deadline_s=settings.node_deadline_s,
         deadline_grace_s=settings.watchdog_grace_s,
         redispatches=settings.watchdog_redispatches,

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     timer_poll_interval_s: float = Field(default=1.0, gt=0, le=3600)
     timer_workers: int = Field(default=4, ge=1, le=64)
 
+    # Executions of one tenant running at once; more wait as `queued` (a workflow can set a
+    # lower limit of its own in its graph's settings.max_concurrency).
+    tenant_max_running: int = Field(default=1000, ge=1, le=1_000_000)
+
     # The watchdog: a node dispatched this long ago without a result (its timeout_s plus
     # `watchdog_grace_s`, or `node_deadline_s` when it has none) is dispatched once more, then
     # its attempt fails as a retryable Timeout.

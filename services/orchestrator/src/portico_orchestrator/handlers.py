@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import asyncpg
@@ -46,7 +46,7 @@ from portico_contracts.topology import (
     RESULTS_EXCHANGE,
     RESULTS_QUEUE,
 )
-from portico_orchestrator import db, dead_letters, retrying, views
+from portico_orchestrator import admission, db, dead_letters, retrying, views
 from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.service import ExecutionService
@@ -86,6 +86,7 @@ class Deps:
     outbox: Outbox
     timers: TimerLoop
     pool: db.Pool = None  # the hot path; opened before the broker starts consuming
+    _admitting: set[asyncio.Task[None]] = field(default_factory=set)
 
     # How long a transaction is retried in-process while the database is unreachable before
     # the message goes back to its queue (which counts toward the queue's delivery limit).
@@ -113,6 +114,21 @@ class Deps:
         self.service.committed(effects)
         await self.outbox.publish(effects.messages)
         self.timers.notify(effects.timer_due)
+        if effects.finished and effects.tenant_id is not None:
+            # A place came free: let the tenant's queued executions in, off this message's path.
+            task = asyncio.create_task(self.admit_waiting(effects.tenant_id))
+            self._admitting.add(task)
+            task.add_done_callback(self._admitting.discard)
+
+    async def admit_waiting(self, tenant_id: str) -> None:
+        try:
+            async with self.pool.acquire() as conn:
+                if not await admission.has_queued(conn, tenant_id):
+                    return
+            await self.apply(lambda conn: self.service.admit_queued(conn, tenant_id))
+        except Exception:
+            # The watchdog's sweep admits them later.
+            logger.exception("could not admit queued executions of tenant %s", tenant_id)
 
     async def apply(self, work: Callable[[db.Connection], Awaitable[Effects]]) -> None:
         """`work` in one transaction, then its effects."""

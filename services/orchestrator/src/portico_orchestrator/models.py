@@ -36,10 +36,24 @@ executions = sa.Table(
     sa.Column("started_at", _TS),
     sa.Column("finished_at", _TS),
     sa.Column("retry_of", sa.Text),  # the execution this one retries
+    sa.Column("max_concurrency", sa.Integer),  # the workflow's limit, for admitting it later
     # Keyset pagination (newest first) per tenant, optionally per workflow or status.
     sa.Index("ix_executions_tenant_created", "tenant_id", "created_at", "id"),
     sa.Index("ix_executions_tenant_workflow", "tenant_id", "workflow_id", "created_at", "id"),
     sa.Index("ix_executions_tenant_status", "tenant_id", "status", "created_at", "id"),
+    sa.Index(
+        "ix_executions_running",
+        "tenant_id",
+        "workflow_id",
+        postgresql_where=sa.text("status = 'running'"),
+    ),
+    sa.Index(
+        "ix_executions_queued",
+        "tenant_id",
+        "created_at",
+        "id",
+        postgresql_where=sa.text("status = 'queued'"),
+    ),
     # What the watchdog scans.
     sa.Index(
         "ix_executions_unfinished",

@@ -52,11 +52,11 @@ _START = Query(
         INSERT INTO orchestrator.executions
             (id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, graph,
              payload, node_state, last_seq, error, created_at, started_at, finished_at,
-             retry_of)
+             retry_of, max_concurrency)
         VALUES (:id, :tenant_id, :workflow_id, :workflow_version, :mode, :trigger_node_id,
                 :status, CAST(:graph AS jsonb), CAST(:payload AS jsonb),
                 CAST(:node_state AS jsonb), :last_seq, CAST(:error AS jsonb), :created_at,
-                :started_at, :finished_at, :retry_of)
+                :started_at, :finished_at, :retry_of, :max_concurrency)
         ON CONFLICT (id) DO NOTHING
         RETURNING id
     ), runs AS (
@@ -110,7 +110,7 @@ _SAVE_STEP = Query(
     ), ex AS (
         UPDATE orchestrator.executions
         SET status = :status, node_state = CAST(:node_state AS jsonb), last_seq = :last_seq,
-            error = CAST(:error AS jsonb), finished_at = :finished_at
+            error = CAST(:error AS jsonb), finished_at = :finished_at, started_at = :started_at
         WHERE id = :id
     )
     INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers, owner)
@@ -178,9 +178,9 @@ async def insert_execution(
             "graph": graph_json,
             "payload": dumps(command.payload),
             "created_at": row.created_at,
-            "started_at": row.started_at,
             "rows": dumps(list(node_rows)),
             "retry_of": row.retry_of,
+            "max_concurrency": row.max_concurrency,
             **_row_params(step),
             **_event_params(step),
             **_outbox_params(step),
@@ -230,6 +230,7 @@ def _row_params(step: Step) -> dict[str, Any]:
         "last_seq": row.last_seq,
         "error": row.error.model_dump_json() if row.error else None,
         "finished_at": row.finished_at,
+        "started_at": row.started_at,
     }
 
 
@@ -262,6 +263,7 @@ def _effects(step: Step, result: list[Any]) -> Effects:
         messages=sent,
         timer_due=[timer.due_at for timer in step.timers],
         execution_id=step.row.id,
+        tenant_id=step.row.tenant_id,
         finished=step.row.status in TERMINAL_EXECUTION_STATUSES,
         outputs=step.learned,
         outputs_size=step.learned_size,
@@ -293,3 +295,11 @@ async def record_dead_letter(conn: Connection, letter: DeadLetter) -> None:
         body_excerpt=letter.body_excerpt,
         headers=dumps(letter.headers) if letter.headers else None,
     )
+
+
+_LOAD_PAYLOAD = Query("SELECT payload FROM orchestrator.executions WHERE id = :id")
+
+
+async def load_payload(conn: Connection, execution_id: str) -> Any:
+    """The trigger's output, kept on the row while the execution waits its turn."""
+    return await _LOAD_PAYLOAD.fetchval(conn, id=execution_id)

@@ -26,7 +26,7 @@ from portico_contracts.messages import (
 )
 from portico_contracts.queries import ExecutionSummary
 from portico_contracts.topology import NODES_EXCHANGE, node_ready_key
-from portico_orchestrator import readiness, repository
+from portico_orchestrator import admission, readiness, repository
 from portico_orchestrator.cache import CachedExecution, ExecutionCache, Outputs
 from portico_orchestrator.db import Connection
 from portico_orchestrator.dead_letters import DeadLetter
@@ -52,6 +52,7 @@ class Limits:
 
     max_message_bytes: int = 32 * 1024 * 1024
     max_retry_after_s: float = 3600.0
+    tenant_max_running: int = 1000
     # The watchdog's deadlines (see config.py).
     node_deadline_s: float = 300.0
     deadline_grace_s: float = 30.0
@@ -121,36 +122,19 @@ class ExecutionService:
             workflow_version=command.workflow_version,
             mode=command.mode,
             trigger_node_id=command.trigger_node_id,
-            status="running",
+            status="queued",
             states=states,
             last_seq=0,
             created_at=now,
-            started_at=now,
             retry_of=retry_of,
+            max_concurrency=command.graph.settings.max_concurrency,
         )
         step = Step(row, index, now, trace=trace, owner=self.owner)
-        step.emit("execution.started", "running")
-        trigger = command.trigger_node_id
-        step.set_node(
-            trigger, states[trigger], output=command.payload, started_at=now, finished_at=now
-        )
-        step.emit("node.succeeded", "succeeded", node_id=trigger, attempt=1, output=command.payload)
-        step.learn(trigger, command.payload, None, size)
-        for other in sorted(index.triggers - {trigger}):
-            step.set_node(other, states[other], finished_at=now)
-            step.emit("node.skipped", "skipped", node_id=other)
-        for node_id, run in (reused or {}).items():
-            step.set_node(node_id, NodeState("succeeded", run.attempt, run.branch), **run.fields)
-            step.emit(
-                "node.succeeded",
-                "succeeded",
-                node_id=node_id,
-                attempt=run.attempt,
-                output=run.output,
-            )
-            step.learn(node_id, run.output, None, 0)
-        settled = readiness.settle_start(index, states)
-        await self._advance(conn, step, settled)
+        # A retry is a person's explicit request: it runs at once, whatever the limits.
+        if retry_of is not None or await self._admits(conn, row):
+            await self._begin(conn, step, command.payload, size, reused or {})
+        else:
+            step.emit("execution.queued", "queued")
 
         rows = self._initial_node_rows(step)
         graph_json = jsonb_safe(command.graph.model_dump_json())
@@ -160,6 +144,81 @@ class ExecutionService:
         if row.status == "running":
             self.cache.put(row.id, index)
         return row.summary(), effects
+
+    async def admit_queued(self, conn: Connection, tenant_id: str) -> Effects:
+        """Start the tenant's oldest queued executions that the limits now allow."""
+        await admission.lock_tenant(conn, tenant_id)
+        effects = Effects()
+        running: dict[str, int] = {}
+        for execution_id, workflow_id, workflow_limit in await admission.queued(
+            conn, tenant_id, 50
+        ):
+            load = await admission.load(
+                conn, tenant_id, workflow_id, self.limits.tenant_max_running, workflow_limit
+            )
+            started = running.get(workflow_id, 0)
+            if load.tenant_running + sum(running.values()) >= self.limits.tenant_max_running:
+                break
+            if workflow_limit is not None and load.workflow_running + started >= workflow_limit:
+                continue
+            begun = await self._begin_queued(conn, execution_id)
+            effects.messages.extend(begun.messages)
+            running[workflow_id] = started + 1
+        return effects
+
+    async def _admits(self, conn: Connection, row: ExecutionRow) -> bool:
+        await admission.lock_tenant(conn, row.tenant_id)
+        load = await admission.load(
+            conn,
+            row.tenant_id,
+            row.workflow_id,
+            self.limits.tenant_max_running,
+            row.max_concurrency,
+        )
+        return load.admits(self.limits.tenant_max_running, row.max_concurrency)
+
+    async def _begin_queued(self, conn: Connection, execution_id: str) -> Effects:
+        loaded = await self._load(conn, execution_id)
+        if loaded is None or loaded[0].status != "queued":
+            return Effects()
+        row, entry = loaded
+        payload = await repository.load_payload(conn, execution_id)
+        step = self._step(row, entry.index)
+        await self._begin(conn, step, payload, 0, {})
+        return await self._save(conn, step)
+
+    async def _begin(
+        self,
+        conn: Connection,
+        step: Step,
+        payload: Any,
+        size: int,
+        reused: Mapping[str, ReusedRun],
+    ) -> None:
+        """Run a created execution: its trigger fired with `payload`, dispatch what is ready."""
+        row, index, states, now = step.row, step.index, step.states, step.now
+        row.status, row.started_at = "running", now
+        step.emit("execution.started", "running")
+        trigger = row.trigger_node_id
+        step.set_node(trigger, states[trigger], output=payload, started_at=now, finished_at=now)
+        step.emit("node.succeeded", "succeeded", node_id=trigger, attempt=1, output=payload)
+        step.learn(trigger, payload, None, size)
+        for other in sorted(index.triggers - {trigger}):
+            step.set_node(other, states[other], finished_at=now)
+            step.emit("node.skipped", "skipped", node_id=other)
+        for node_id, run in reused.items():
+            done = NodeState("succeeded", run.attempt, run.branch)
+            step.set_node(node_id, done, **run.fields)
+            step.emit(
+                "node.succeeded",
+                done.status,
+                node_id=node_id,
+                attempt=done.attempt,
+                output=run.output,
+            )
+            step.learn(node_id, run.output, None, 0)
+        settled = readiness.settle_start(index, states)
+        await self._advance(conn, step, settled)
 
     async def apply_result(
         self,

@@ -99,6 +99,7 @@ class ExecutionRow:
     finished_at: datetime | None = None
     error: NodeError | None = None
     retry_of: str | None = None
+    max_concurrency: int | None = None  # the workflow's limit (written once, at creation)
 
     def summary(self) -> ExecutionSummary:
         return ExecutionSummary(
@@ -244,6 +245,7 @@ class Effects:
     messages: list[tuple[int, OutboxMessage]] = field(default_factory=list)
     timer_due: list[datetime] = field(default_factory=list)
     execution_id: str | None = None
+    tenant_id: str | None = None
     finished: bool = False
     outputs: Outputs = field(default_factory=dict)
     outputs_size: int = 0

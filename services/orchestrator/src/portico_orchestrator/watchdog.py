@@ -1,4 +1,4 @@
-"""The watchdog: no node stays dispatched forever.
+"""The watchdog: no node stays dispatched forever, no queued execution waits for nothing.
 
 Every `watchdog_interval_s` each replica scans the running executions for nodes whose latest
 node.ready went out longer ago than any deadline could be, and hands each candidate to
@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from portico_contracts.messages import utcnow
-from portico_orchestrator import db
+from portico_orchestrator import admission, db
 from portico_orchestrator.config import Settings
 from portico_orchestrator.service import ExecutionService
 from portico_orchestrator.step import Effects
@@ -83,9 +83,18 @@ class Watchdog:
         cutoff = self._clock() - timedelta(seconds=shortest)
         async with self._pool.acquire() as conn:
             candidates = await _CANDIDATES.fetch(conn, cutoff=cutoff, limit=limit)
+            waiting = await admission.tenants_waiting(conn)
         for row in candidates:
             await self._apply(self._judge(row["execution_id"], row["node_id"], row["attempt"]))
+        for tenant_id in waiting:  # in case the moment a place came free was missed
+            await self._apply(self._admit(tenant_id))
         return len(candidates)
+
+    def _admit(self, tenant_id: str) -> Callable[[db.Connection], Awaitable[Effects]]:
+        def work(conn: db.Connection) -> Awaitable[Effects]:
+            return self._service.admit_queued(conn, tenant_id)
+
+        return work
 
     def _judge(
         self, execution_id: str, node_id: str, attempt: int

@@ -86,6 +86,8 @@ def evaluate(
         result = compiled.evaluate(data, frame)
     except RecursionError as exc:
         raise NodeRunError("JSONata expression recursed too deeply", type=JSONATA_ERROR) from exc
+    except MemoryError:
+        raise  # the sandbox worker's memory cap: reported as such, and the worker replaced
     except Exception as exc:  # JException (RuntimeError) and ValueError for bad input
         if getattr(exc, "error", None) == _TIMEOUT_CODE:
             raise JsonataTimeoutError(str(exc)) from exc

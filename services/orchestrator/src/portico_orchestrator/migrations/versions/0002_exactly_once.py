@@ -47,6 +47,23 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('queued', 'running')"),
     )
     op.add_column("executions", sa.Column("retry_of", sa.Text), schema=S)
+    # Concurrency limits count running executions per tenant and workflow, and admit the
+    # queued ones oldest first.
+    op.add_column("executions", sa.Column("max_concurrency", sa.Integer), schema=S)
+    op.create_index(
+        "ix_executions_running",
+        "executions",
+        ["tenant_id", "workflow_id"],
+        schema=S,
+        postgresql_where=sa.text("status = 'running'"),
+    )
+    op.create_index(
+        "ix_executions_queued",
+        "executions",
+        ["tenant_id", "created_at", "id"],
+        schema=S,
+        postgresql_where=sa.text("status = 'queued'"),
+    )
 
     op.create_table(
         "dead_letters",
@@ -70,6 +87,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("dead_letters", schema=S)
+    op.drop_index("ix_executions_queued", "executions", schema=S)
+    op.drop_index("ix_executions_running", "executions", schema=S)
+    op.drop_column("executions", "max_concurrency", schema=S)
     op.drop_column("executions", "retry_of", schema=S)
     op.drop_index("ix_executions_unfinished", "executions", schema=S)
     op.drop_index("ix_outbox_next_attempt", "outbox", schema=S)
