@@ -64,7 +64,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await _respond(send, 200, _json(echoed), headers=[("x-echo", "yes")])
     elif path.startswith("/status/"):
         status = int(path.rsplit("/", 1)[1])
-        extra = [("retry-after", "7")] if status in (429, 503) else []
+        retry_after = query.get("retry_after", "7" if status in (429, 503) else "")
+        extra = [("retry-after", retry_after)] if retry_after else []
         await _respond(send, status, _json({"error": f"status {status}"}), headers=extra)
     elif path == "/text":
         await _respond(send, 200, b"hello, world", "text/plain; charset=utf-8")

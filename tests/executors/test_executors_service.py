@@ -4,13 +4,16 @@ error mapping, timing and result fields."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
 
 from portico_contracts.nodes import MergeConfig
+from portico_executors.app import sandbox_pool
 from portico_executors.http_guard import HostPolicy, guarded_client
 from portico_executors.nodes import RUNNERS
 from portico_executors.nodes.base import NodeRunner, Outcome, RunContext
@@ -262,3 +265,165 @@ async def test_unserializable_output_fails_the_node(service: ExecutorService) ->
     assert result.error is not None
     assert result.error.type == "BadOutput"
     assert json.loads(body)["status"] == "failed"
+
+
+# --- bounds: templates, JSONata and outputs -----------------------------------------------
+
+
+BOUNDED = executor_settings(
+    "amqp://unused/",
+    template_timeout_s=0.5,
+    jsonata_timeout_ms=300,
+    sandbox_memory_mb=256,
+    max_rendered_bytes=2 * 1024 * 1024,
+    max_output_bytes=2 * 1024 * 1024,
+)
+
+
+@pytest.fixture(scope="module")
+async def bounded() -> AsyncIterator[ExecutorService]:
+    async with (
+        guarded_client(HostPolicy(BOUNDED.http_allow_hosts), "portico-test") as http,
+        sandbox_pool(BOUNDED) as pool,
+    ):
+        yield ExecutorService(BOUNDED, http, pool)
+
+
+# Each passes the cheap in-template guards; only the sandbox process stops it.
+CPU_BOMB = "{{ ([[1] * 100] * 100000) | sum(start=[]) | length }}"
+MEMORY_BOMB = "{{ '%999999999s' | format('x') }}"
+
+
+@pytest.mark.parametrize(
+    ("template", "limit", "setting"),
+    [
+        (CPU_BOMB, "time", "PORTICO_TEMPLATE_TIMEOUT_S"),
+        (MEMORY_BOMB, "memory", "PORTICO_SANDBOX_MEMORY_MB"),
+        (
+            "{{ ['x' * 999999, 'y' * 999999, 'z' * 999999] }}",
+            "output",
+            "PORTICO_MAX_RENDERED_BYTES",
+        ),
+    ],
+)
+async def test_template_past_a_sandbox_limit_fails_the_node(
+    bounded: ExecutorService, template: str, limit: str, setting: str
+) -> None:
+    started = time.monotonic()
+    result = await bounded.execute(make_ready("transform", {"mapping": {"v": template}}))
+    assert time.monotonic() - started < 2.5
+    assert result.error is not None
+    assert (result.error.type, result.error.retryable) == ("TemplateLimit", False)
+    assert result.error.message.startswith("rendering the node's templates ")
+    assert setting in result.error.message
+    assert result.error.details == {"limit": limit, "setting": setting}
+
+
+@pytest.mark.parametrize(
+    ("expression", "limit", "setting"),
+    [
+        ("$sum([1..10000000])", "time", "PORTICO_JSONATA_TIMEOUT_MS"),
+        ('$pad("x", 1000000000)', "memory", "PORTICO_SANDBOX_MEMORY_MB"),
+    ],
+)
+async def test_jsonata_past_a_sandbox_limit_fails_the_node(
+    bounded: ExecutorService, expression: str, limit: str, setting: str
+) -> None:
+    started = time.monotonic()
+    result = await bounded.execute(make_ready("transform", {"expression": expression}))
+    assert time.monotonic() - started < 2.5
+    assert result.error is not None
+    assert (result.error.type, result.error.retryable) == ("JsonataLimit", False)
+    assert setting in result.error.message
+    assert result.error.details == {"limit": limit, "setting": setting}
+
+
+async def test_configs_without_templates_never_reach_the_sandbox(http_base: str) -> None:
+    settings = executor_settings("amqp://unused/")
+    async with guarded_client(HostPolicy(settings.http_allow_hosts), "portico-test") as http:
+        service = ExecutorService(settings, http, None)  # type: ignore[arg-type]
+        merged = await service.execute(make_ready("merge", {"mode": "list"}, inputs={"a": 1}))
+        fetched = await service.execute(make_ready("http", {"url": http_base + "/text"}))
+    assert (merged.status, merged.output) == ("succeeded", [1])
+    assert (fetched.status, fetched.output["body"]) == ("succeeded", "hello, world")
+
+
+async def test_output_over_the_limit_fails_the_node(bounded: ExecutorService) -> None:
+    big = {"mapping": {"a": "{{ 'x' * 999999 }}", "b": "{{ 'y' * 999999 }}", "c": "z" * 99999}}
+    result, body = await bounded.execute_encoded(make_ready("transform", big))
+    assert result.error is not None
+    assert (result.error.type, result.error.retryable) == ("OutputTooLarge", False)
+    limit = 2 * 1024 * 1024
+    size = 2 * 999999 + 99999 + len('{"a":"","b":"","c":""}')
+    assert result.error.details == {
+        "size": size,
+        "limit": limit,
+        "setting": "PORTICO_MAX_OUTPUT_BYTES",
+    }
+    assert f"{size} bytes" in result.error.message
+    assert "PORTICO_MAX_OUTPUT_BYTES" in result.error.message
+    assert result.output is None
+    assert json.loads(body)["error"]["type"] == "OutputTooLarge"
+    small = {"mapping": {"a": "{{ 'x' * 999999 }}"}}
+    fits, _ = await bounded.execute_encoded(make_ready("transform", small))
+    assert fits.status == "succeeded"
+
+
+def test_response_limit_follows_the_output_limit() -> None:
+    assert executor_settings("amqp://x/", max_output_bytes=5000).http_response_limit == 5000
+    assert executor_settings("amqp://x/").http_response_limit == 8 * 1024 * 1024
+    explicit = executor_settings("amqp://x/", http_max_response_bytes=4096)
+    assert explicit.http_response_limit == 4096
+
+
+# --- http: idempotency keys and Retry-After -----------------------------------------------
+
+
+async def test_requests_carry_an_idempotency_key(service: ExecutorService, http_base: str) -> None:
+    ready = make_ready("http", {"method": "POST", "url": http_base + "/echo"}, attempt=3)
+    result = await service.execute(ready)
+    sent = result.output["body"]["headers"]
+    assert sent["idempotency-key"] == f"{ready.execution_id}:{ready.node_id}:3"
+
+
+async def test_an_explicit_idempotency_key_wins(service: ExecutorService, http_base: str) -> None:
+    config = {"url": http_base + "/echo", "headers": {"idempotency-KEY": "mine-{{ trigger.id }}"}}
+    result = await service.execute(make_ready("http", config, trigger={"id": 7}))
+    sent = result.output["body"]["headers"]
+    assert sent["idempotency-key"] == "mine-7"
+
+
+def _http_date(seconds_from_now: float) -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=seconds_from_now), usegmt=True)
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "expected"),
+    [
+        (503, "2.5", (2.5, 2.5)),
+        (429, "99999", (3600.0, 3600.0)),  # capped at an hour
+        (503, _http_date(30), (28.0, 30.5)),
+        (429, _http_date(-60), (0.0, 0.0)),  # a date in the past: now
+        (503, "soon", None),
+        (500, "5", None),  # only 429 and 503 mean "come back later"
+    ],
+)
+async def test_retry_after_is_passed_on(
+    service: ExecutorService,
+    http_base: str,
+    status: int,
+    retry_after: str,
+    expected: tuple[float, float] | None,
+) -> None:
+    result = await run_http(
+        service, url=f"{http_base}/status/{status}", query={"retry_after": retry_after}
+    )
+    assert result.error is not None
+    assert result.error.retryable is True
+    assert result.error.details is not None
+    if expected is None:
+        assert "retry_after_s" not in result.error.details
+    else:
+        value = result.error.details["retry_after_s"]
+        assert isinstance(value, float)
+        assert expected[0] <= value <= expected[1]

@@ -86,7 +86,9 @@ async def test_the_watchdog_timeout_follows_the_retry_policy(
     assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
 
 
-async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus) -> None:
+async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(
+    bus: Bus, orchestrator: Running
+) -> None:
     """A node.ready that crashes every consumer that takes it (here: given back each time)
     leaves the queue after DELIVERY_LIMIT deliveries and fails its node with the reason."""
     spec = executor_queue("test.poison")
@@ -103,6 +105,9 @@ async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus)
         await message.nack(requeue=True)
 
     await queue.consume(crash)
+    registry = orchestrator.instance.deps.metrics.registry
+    sample = "portico_orchestrator_dead_letters_total"
+    before = registry.get_sample_value(sample, {"kind": "node.ready"}) or 0
     try:
         tenant = new_id("tenant")
         graph = make_graph([TRIGGER, {"id": "a", "type": "test.poison"}], [("t", "a")])
@@ -119,6 +124,7 @@ async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus)
         assert letter["node_id"] == "a"
         assert letter["routing_key"] == "node.ready.test.poison"
         assert "delivered too many times" in letter["reason"]
+        assert registry.get_sample_value(sample, {"kind": "node.ready"}) == before + 1
         other = await bus.rpc(ListDeadLetters(tenant_id=new_id("tenant")))
         assert other.result == {"items": [], "next_cursor": None}
     finally:

@@ -72,7 +72,10 @@ class Orchestrator:
         self.timers = TimerLoop(self.service, self.outbox, self.settings)
         self.deps = handlers.Deps(self.broker, self.engine, self.service, self.outbox, self.timers)
         self.outbox.on_parked = self.deps.parked
-        self.watchdog = Watchdog(self.service, self.deps.apply, self.settings)
+        self.outbox.metrics = self.deps.metrics
+        self.watchdog = Watchdog(
+            self.service, self.deps.apply, self.settings, metrics=self.deps.metrics
+        )
         handlers.register(self.deps)
 
     async def open(self) -> None:
@@ -88,6 +91,8 @@ class Orchestrator:
         self.outbox.start()
         self.timers.start(self.deps.pool)
         self.watchdog.start(self.deps.pool)
+        if self.settings.metrics_port is not None:
+            self.deps.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         logger.info("orchestrator started (outbox owner %d)", self.outbox.owner)
 
     async def close(self) -> None:

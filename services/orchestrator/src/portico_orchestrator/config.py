@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     # Graph snapshots and node outputs of running executions kept in memory (both immutable).
     cache_executions: int = Field(default=5_000, ge=1)
     cache_output_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # Prometheus metrics (see metrics.py) on this address; no port, no metrics endpoint.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias="PORTICO_ORCHESTRATOR_METRICS_PORT"
+    )
     log_level: str = "INFO"
 
     @field_validator("log_level")

@@ -48,6 +48,7 @@ from portico_contracts.topology import (
 )
 from portico_orchestrator import admission, db, dead_letters, retrying, views
 from portico_orchestrator.dead_letters import DeadLetter
+from portico_orchestrator.metrics import Metrics
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.service import ExecutionService
 from portico_orchestrator.step import Effects, OutboxMessage
@@ -85,6 +86,7 @@ class Deps:
     service: ExecutionService
     outbox: Outbox
     timers: TimerLoop
+    metrics: Metrics = field(default_factory=Metrics)
     pool: db.Pool = None  # the hot path; opened before the broker starts consuming
     _admitting: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -130,15 +132,19 @@ class Deps:
             # The watchdog's sweep admits them later.
             logger.exception("could not admit queued executions of tenant %s", tenant_id)
 
-    async def apply(self, work: Callable[[db.Connection], Awaitable[Effects]]) -> None:
+    async def apply(self, work: Callable[[db.Connection], Awaitable[Effects]]) -> Effects:
         """`work` in one transaction, then its effects."""
-        await self.after_commit(await self.transaction(work))
+        effects = await self.transaction(work)
+        await self.after_commit(effects)
+        return effects
 
     async def dead_lettered(self, letter: DeadLetter) -> None:
+        self.metrics.dead_letter(letter.kind)
         await self.apply(lambda conn: self.service.dead_lettered(conn, letter))
 
     async def parked(self, parked: list[tuple[OutboxMessage, str]]) -> None:
         """Outbox rows the relay gave up on: each becomes a dead letter (see dead_letters.py)."""
+        self.metrics.parked.inc(len(parked))
         for message, reason in parked:
             await self.dead_lettered(
                 dead_letters.from_outbox(

@@ -36,6 +36,7 @@ from portico_contracts.topology import (
 )
 from portico_orchestrator import db
 from portico_orchestrator.config import Settings
+from portico_orchestrator.metrics import Metrics
 from portico_orchestrator.owner import OWNER_LOCK_NAMESPACE, OwnerLock
 from portico_orchestrator.step import OutboxMessage
 
@@ -92,6 +93,7 @@ class Outbox:
         self._tasks: list[asyncio.Task[None]] = []
         self.owner_lock = OwnerLock(settings.database_url)
         self.on_parked: OnParked | None = None  # set by the app: records and fails them
+        self.metrics: Metrics | None = None
 
     @property
     def owner(self) -> int:
@@ -163,6 +165,8 @@ class Outbox:
         sent, failed = await self._publish_all(ordered, relayed=False)
         self._published.extend(sent)
         if failed:
+            if self.metrics is not None:
+                self.metrics.publish_failures.inc(len(failed))
             await self._hand_to_relay(failed)
 
     async def _hand_to_relay(self, failed: dict[int, str]) -> None:

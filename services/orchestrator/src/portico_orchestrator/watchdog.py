@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from portico_contracts.messages import utcnow
 from portico_orchestrator import admission, db
 from portico_orchestrator.config import Settings
+from portico_orchestrator.metrics import Metrics
 from portico_orchestrator.service import ExecutionService
 from portico_orchestrator.step import Effects
 
@@ -39,7 +40,7 @@ _CANDIDATES = db.Query(
 )
 
 # Runs `work` in one transaction and carries out its effects after commit.
-Apply = Callable[[Callable[[db.Connection], Awaitable[Effects]]], Awaitable[None]]
+Apply = Callable[[Callable[[db.Connection], Awaitable[Effects]]], Awaitable[Effects]]
 
 
 class Watchdog:
@@ -49,7 +50,9 @@ class Watchdog:
         apply: Apply,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._pool: db.Pool = None  # set when started
         self._service = service
         self._apply = apply
@@ -85,7 +88,11 @@ class Watchdog:
             candidates = await _CANDIDATES.fetch(conn, cutoff=cutoff, limit=limit)
             waiting = await admission.tenants_waiting(conn)
         for row in candidates:
-            await self._apply(self._judge(row["execution_id"], row["node_id"], row["attempt"]))
+            judged = await self._apply(
+                self._judge(row["execution_id"], row["node_id"], row["attempt"])
+            )
+            if judged.messages and self._metrics is not None:
+                self._metrics.watchdog.inc()
         for tenant_id in waiting:  # in case the moment a place came free was missed
             await self._apply(self._admit(tenant_id))
         return len(candidates)
