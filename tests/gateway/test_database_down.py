@@ -109,9 +109,7 @@ async def _pipelined(base_url: str, cookie: str, count: int) -> list[bytes]:
     lines of the responses that came back before the server closed it."""
     parts = urlsplit(base_url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    request = (
-        f"GET /api/me HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n\r\n"
-    ).encode()
+    request = (f"GET /api/me HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n\r\n").encode()
     writer.write(request * count)
     await writer.drain()
     statuses = []

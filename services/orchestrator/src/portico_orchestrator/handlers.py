@@ -87,7 +87,7 @@ class Deps:
     outbox: Outbox
     timers: TimerLoop
     metrics: Metrics = field(default_factory=Metrics)
-    pool: db.Pool = None  # the hot path; opened before the broker starts consuming
+    pool: db.Pool | None = None  # the hot path; opened before the broker starts consuming
     _admitting: set[asyncio.Task[None]] = field(default_factory=set)
 
     # How long a transaction is retried in-process while the database is unreachable before
@@ -124,7 +124,7 @@ class Deps:
 
     async def admit_waiting(self, tenant_id: str) -> None:
         try:
-            async with self.pool.acquire() as conn:
+            async with db.connection(self.pool) as conn:
                 if not await admission.has_queued(conn, tenant_id):
                     return
             await self.apply(lambda conn: self.service.admit_queued(conn, tenant_id))

@@ -84,7 +84,7 @@ def _message(row: db.Record) -> OutboxMessage:
 
 class Outbox:
     def __init__(self, settings: Settings) -> None:
-        self._pool: db.Pool = None  # set when started
+        self._pool: db.Pool | None = None  # set when started
         self._settings = settings
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None

@@ -43,7 +43,7 @@ class TimerLoop:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._pool: db.Pool = None  # set when started
+        self._pool: db.Pool | None = None  # set when started
         self._service = service
         self._outbox = outbox
         self._settings = settings
@@ -51,7 +51,7 @@ class TimerLoop:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def start(self, pool: db.Pool) -> None:
+    def start(self, pool: db.Pool | None) -> None:
         self._pool = pool
         self._task = asyncio.create_task(self._run(), name="timers")
 
@@ -85,7 +85,7 @@ class TimerLoop:
                     await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _sleep_time(self) -> float:
-        async with self._pool.acquire() as conn:
+        async with db.connection(self._pool) as conn:
             next_due: datetime | None = await _NEXT_DUE.fetchval(conn)
         poll = self._settings.timer_poll_interval_s
         if next_due is None:

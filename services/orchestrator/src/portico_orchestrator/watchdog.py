@@ -53,14 +53,14 @@ class Watchdog:
         metrics: Metrics | None = None,
     ) -> None:
         self._metrics = metrics
-        self._pool: db.Pool = None  # set when started
+        self._pool: db.Pool | None = None  # set when started
         self._service = service
         self._apply = apply
         self._settings = settings
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
-    def start(self, pool: db.Pool) -> None:
+    def start(self, pool: db.Pool | None) -> None:
         self._pool = pool
         self._task = asyncio.create_task(self._run(), name="watchdog")
 
@@ -84,7 +84,7 @@ class Watchdog:
         limits = self._service.limits
         shortest = min(limits.deadline_grace_s, limits.node_deadline_s)
         cutoff = self._clock() - timedelta(seconds=shortest)
-        async with self._pool.acquire() as conn:
+        async with db.connection(self._pool) as conn:
             candidates = await _CANDIDATES.fetch(conn, cutoff=cutoff, limit=limit)
             waiting = await admission.tenants_waiting(conn)
         for row in candidates:
