@@ -30,6 +30,8 @@ from portico_contracts.topology import (
     RESULTS_EXCHANGE,
     STATUS_EXCHANGE,
 )
+from portico_orchestrator.app import Orchestrator
+from portico_orchestrator.step import Effects
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
@@ -53,6 +55,37 @@ def make_graph(nodes: list[dict[str, Any]], edges: list[tuple[str, ...]]) -> Wor
 
 
 TRIGGER = {"id": "t", "type": "trigger.manual"}
+
+
+def start_command(
+    graph: WorkflowGraph,
+    tenant: str,
+    payload: Any = None,
+    execution_id: str | None = None,
+    workflow_id: str = "wf",
+) -> StartExecution:
+    return StartExecution(
+        tenant_id=tenant,
+        execution_id=execution_id or new_id("ex"),
+        workflow_id=workflow_id,
+        workflow_version=1,
+        graph=graph,
+        trigger_node_id="t",
+        payload=payload,
+    )
+
+
+async def start_on(
+    instance: Orchestrator, command: StartExecution, *, publish: bool = True
+) -> tuple[str, Effects]:
+    """Start an execution on this very replica (other replicas, e2e processes included,
+    may share the vhost and would otherwise take the command); returns its status."""
+    summary, effects = await instance.deps.transaction(
+        lambda conn: instance.service.start(conn, command)
+    )
+    if publish:
+        await instance.deps.after_commit(effects)
+    return summary.status, effects
 
 
 class Bus:
@@ -123,15 +156,7 @@ class Bus:
         execution_id: str | None = None,
         workflow_id: str = "wf",
     ) -> tuple[StartExecution, RpcReply]:
-        command = StartExecution(
-            tenant_id=tenant,
-            execution_id=execution_id or new_id("ex"),
-            workflow_id=workflow_id,
-            workflow_version=1,
-            graph=graph,
-            trigger_node_id="t",
-            payload=payload,
-        )
+        command = start_command(graph, tenant, payload, execution_id, workflow_id)
         reply = await self.request(
             command, exchange=COMMANDS_EXCHANGE.name, routing_key=EXECUTION_START
         )

@@ -6,7 +6,15 @@ from dataclasses import replace
 
 from portico_contracts.graph import WorkflowGraph
 from tests.orchestrator.conftest import Running
-from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, replay
+from tests.orchestrator.harness import (
+    TRIGGER,
+    Bus,
+    make_graph,
+    new_id,
+    replay,
+    start_command,
+    start_on,
+)
 
 
 def limited(limit: int | None) -> WorkflowGraph:
@@ -56,10 +64,15 @@ async def test_a_tenant_limit_holds_every_workflow_of_the_tenant(
     service.limits = replace(saved, tenant_max_running=1)
     try:
         tenant, neighbour = new_id("tenant"), new_id("tenant")
-        one, _ = await bus.start(limited(None), tenant, workflow_id="wf-1")
-        two, _ = await bus.start(limited(None), tenant, workflow_id="wf-2")
-        theirs, _ = await bus.start(limited(None), neighbour, workflow_id="wf-1")
-        assert (await bus.execution(tenant, two.execution_id))["status"] == "queued"
+        instance = orchestrator.instance
+        one = start_command(limited(None), tenant, workflow_id="wf-1")
+        two = start_command(limited(None), tenant, workflow_id="wf-2")
+        theirs = start_command(limited(None), neighbour, workflow_id="wf-1")
+        assert [(await start_on(instance, c))[0] for c in (one, two, theirs)] == [
+            "running",
+            "queued",
+            "running",
+        ]
         await bus.answer(await bus.ready(theirs.execution_id))  # other tenants run freely
         cancelled = await bus.rpc(
             {"op": "cancel_execution", "tenant_id": tenant, "execution_id": one.execution_id}
@@ -81,9 +94,9 @@ async def test_a_queued_execution_that_missed_its_moment_is_admitted_by_the_swee
     service.limits = replace(saved, tenant_max_running=1)
     tenant = new_id("tenant")
     try:
-        one, _ = await bus.start(limited(None), tenant)
-        two, _ = await bus.start(limited(None), tenant)
-        assert (await bus.execution(tenant, two.execution_id))["status"] == "queued"
+        one, two = (start_command(limited(None), tenant) for _ in range(2))
+        assert (await start_on(instance, one))[0] == "running"
+        assert (await start_on(instance, two))[0] == "queued"
     finally:
         service.limits = saved
     await instance.watchdog.sweep()  # the limit is higher now: the sweep lets it in

@@ -18,7 +18,16 @@ from portico_contracts.topology import (
 from portico_orchestrator.app import Orchestrator
 from portico_orchestrator.step import OutboxMessage
 from tests.orchestrator.conftest import Running, orchestrator_settings
-from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, replay, runs_by_node
+from tests.orchestrator.harness import (
+    TRIGGER,
+    Bus,
+    make_graph,
+    new_id,
+    replay,
+    runs_by_node,
+    start_command,
+    start_on,
+)
 
 
 async def outbox_rows(infra: Any) -> int:
@@ -113,18 +122,12 @@ async def test_rows_of_a_live_replica_are_never_relayed_however_old(
     """A transaction that waited long on a busy execution's row lock commits rows whose
     created_at is long past; another replica's relay must still leave them to their writer."""
     instance = orchestrator.instance
-    held: list[tuple[int, OutboxMessage]] = []
-
-    async def slow_publish(messages: list[tuple[int, OutboxMessage]]) -> None:
-        held.extend(messages)
-
-    real_publish = instance.outbox.publish
-    instance.outbox.publish = slow_publish  # type: ignore[method-assign]
     second = Orchestrator(orchestrator_settings())
     await second.start()
     try:
         tenant = new_id("tenant")
-        command, _ = await bus.start(make_graph([TRIGGER, {"id": "a"}], [("t", "a")]), tenant)
+        command = start_command(make_graph([TRIGGER, {"id": "a"}], [("t", "a")]), tenant)
+        _, effects = await start_on(instance, command, publish=False)  # a slow publisher
         connection = await asyncpg.connect(infra.database_url.replace("+asyncpg", ""))
         try:
             await connection.execute(
@@ -134,13 +137,12 @@ async def test_rows_of_a_live_replica_are_never_relayed_however_old(
             await connection.close()
         assert await second.outbox.relay_once() == 0
         await bus.nothing_ready(command.execution_id, within=0.6)
-        await real_publish(held)  # the writer gets round to it: the one and only copy
+        await instance.deps.after_commit(effects)  # the writer gets round to it: one copy
         ready = await bus.ready(command.execution_id)
         await bus.answer(ready)
         assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
         await bus.nothing_ready(command.execution_id, within=0.5)
     finally:
-        instance.outbox.publish = real_publish  # type: ignore[method-assign]
         await second.stop()
 
 

@@ -47,7 +47,9 @@ T = TypeVar("T")
 LimitKind = Literal["time", "memory", "output", "crash"]
 
 # Modules the forkserver imports once, so that every worker forked from it starts warm.
-PRELOAD = ("portico_executors.nodes", "portico_executors.rendering")
+# "__main__" (the stdlib's default) spares each worker its own import of the program's main
+# script, which multiprocessing otherwise does in every new process.
+PRELOAD = ("__main__", "portico_executors.nodes", "portico_executors.rendering")
 _HEADER = struct.Struct("!Q")
 _READY = b"ready"
 # A worker that is not up this long after the fork is broken; we try again.

@@ -7,8 +7,11 @@ them: nothing can be brute-forced. Passwords are chosen by people and get argon2
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -30,6 +33,17 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("portico-dummy-password")
 
 
+# Niceness of the hashing threads (and of argon2's lane threads, which inherit it): a burst of
+# hashes must not starve the event loop of CPU, or every other request waits behind them.
+HASHING_NICENESS = 10
+
+
+def _yield_cpu() -> None:
+    """Lower this thread's CPU priority (Linux schedules threads one by one)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
 class PasswordHashing:
     """argon2id off the event loop, at most `concurrency` at once and `queue` more waiting.
 
@@ -40,7 +54,9 @@ class PasswordHashing:
     """
 
     def __init__(self, concurrency: int, queue: int) -> None:
-        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(
+            concurrency, thread_name_prefix="argon2", initializer=_yield_cpu
+        )
         self._capacity = concurrency + queue
         self._admitted = 0
 
