@@ -45,3 +45,7 @@ def fail_oddly() -> None:
 
 def die() -> None:
     os._exit(3)
+
+
+def unsendable() -> Any:
+    return lambda: None

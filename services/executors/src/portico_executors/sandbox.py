@@ -3,11 +3,11 @@
 A template or expression is code a workflow author wrote, and one line of it can pin a CPU or
 claim gigabytes (`{{ (9**9999)**9999 }}`, nested loops, `'x' * …` grown by `replace`). Run in
 the executor's event loop it would stall every other node of every tenant. So each job runs
-in one of a few pre-started worker processes:
+in one of a few pre-started worker processes (sandbox_worker.py):
 - time: the parent stops waiting after the job's limit, kills the worker (SIGKILL: nothing in
-  the worker can delay it) and starts a fresh one; the caller gets `SandboxLimitError`;
+  the worker can delay it) and has a fresh one forked; the caller gets `SandboxLimitError`;
 - memory: each worker's address space is capped (RLIMIT_AS), so an allocation past it raises
-  MemoryError inside the worker, which reports it and is replaced;
+  MemoryError inside the worker, which reports it and exits;
 - output: a result that pickles to more than `max_result_bytes` is refused in the worker,
   before it crosses the socket;
 - orphans: each job also arms RLIMIT_CPU a little past its time limit, so a worker whose
@@ -16,11 +16,7 @@ in one of a few pre-started worker processes:
 Why our own pool rather than pebble or ProcessPoolExecutor: both hand results back through
 threads, and a thread needs the GIL from a busy event loop. Measured on a 2-core machine with
 the loop busy: pebble 35 ms per round trip, this pool 7 ms (mostly waiting for the loop's
-turn); idle, 0.27 ms and 0.11 ms. Here the parent side is plain asyncio streams over a
-socketpair, and the worker a blocking loop: length-prefixed pickles both ways.
-
-Workers come from a forkserver that has the executors' modules loaded already, so replacing
-a killed worker costs a fork, not an interpreter start.
+turn); idle, 0.27 ms and 0.11 ms. Here the parent side is plain asyncio over socketpairs.
 """
 
 from __future__ import annotations
@@ -28,34 +24,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import multiprocessing
+import os
 import pickle
-import resource
 import signal
 import socket
-import struct
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from multiprocessing.process import BaseProcess
 from typing import Any, Literal, TypeVar
+
+from portico_executors.sandbox_worker import HEADER, READY, ZYGOTE_COMMAND, SandboxLimits
+
+__all__ = ["SandboxLimitError", "SandboxLimits", "SandboxPool"]
 
 logger = logging.getLogger("portico.executors.sandbox")
 
 T = TypeVar("T")
-
 LimitKind = Literal["time", "memory", "output", "crash"]
 
-# Modules the forkserver imports once, so that every worker forked from it starts warm.
-# "__main__" (the stdlib's default) spares each worker its own import of the program's main
-# script, which multiprocessing otherwise does in every new process.
-PRELOAD = ("__main__", "portico_executors.nodes", "portico_executors.rendering")
-_HEADER = struct.Struct("!Q")
-_READY = b"ready"
-# A worker that is not up this long after the fork is broken; we try again.
+# A worker that is not up this long after asking for it is broken; we try again. Generous:
+# the first one waits for the zygote to import the node runners.
 SPAWN_TIMEOUT_S = 30.0
-# Extra CPU seconds past a job's time limit before the kernel ends an orphaned worker.
-_CPU_GRACE_S = 5
 
 
 class SandboxLimitError(Exception):
@@ -67,100 +57,87 @@ class SandboxLimitError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class SandboxLimits:
-    memory_bytes: int
-    max_result_bytes: int
+async def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    data = b""
+    while len(data) < size:
+        chunk = await loop.sock_recv(sock, size - len(data))
+        if not chunk:
+            raise ConnectionError("the sandbox zygote is gone")
+        data += chunk
+    return data
 
 
-# --- the worker process ---------------------------------------------------------------------
+class _Zygote:
+    """The process that forks workers; see sandbox_worker.py."""
 
+    def __init__(self, process: asyncio.subprocess.Process, control: socket.socket) -> None:
+        self.process = process
+        self.control = control
+        self.lock = asyncio.Lock()  # one fork request in flight on the control socket
 
-def _read_frame(stream: Any) -> bytes | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None  # the parent closed the socket (or died): nothing more to do
-    (size,) = _HEADER.unpack(header)
-    payload: bytes = stream.read(size)
-    return payload if len(payload) == size else None
-
-
-def _send_frame(sock: socket.socket, payload: bytes) -> None:
-    sock.sendall(_HEADER.pack(len(payload)))
-    sock.sendall(payload)
-
-
-def _arm_cpu_limit(time_limit_s: float) -> None:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used = usage.ru_utime + usage.ru_stime
-    soft = math.ceil(used + time_limit_s) + _CPU_GRACE_S
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
-
-
-def _picklable_error(exc: BaseException) -> BaseException:
-    try:
-        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc
-
-
-def _reply(request: bytes, limits: SandboxLimits) -> bytes:
-    """Run one job; its pickled reply, never more than `max_result_bytes`."""
-    function, args, time_limit_s = pickle.loads(request)
-    _arm_cpu_limit(time_limit_s)
-    try:
-        reply: tuple[Any, ...] = ("ok", function(*args))
-    except MemoryError:
-        raise
-    except Exception as exc:
-        reply = ("raise", _picklable_error(exc))
-    payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-    if len(payload) > limits.max_result_bytes:
-        return pickle.dumps(("output", len(payload)))
-    return payload
-
-
-def serve(sock: socket.socket, limits: SandboxLimits) -> None:
-    """The worker's main loop: one job at a time until the parent goes away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
-    # Hard limit too: nothing running here may raise it again.
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    stream = sock.makefile("rb")
-    _send_frame(sock, _READY)
-    while (request := _read_frame(stream)) is not None:
+    @classmethod
+    async def start(cls, limits: SandboxLimits) -> _Zygote:
+        ours, theirs = socket.socketpair()
         try:
-            payload = _reply(request, limits)
-        except MemoryError:
-            # Report and leave: after a failed allocation the heap may be in pieces.
-            _send_frame(sock, pickle.dumps(("memory",)))
-            return
-        _send_frame(sock, payload)
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                ZYGOTE_COMMAND,
+                str(theirs.fileno()),
+                str(limits.memory_bytes),
+                str(limits.max_result_bytes),
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        return cls(process, ours)
 
+    async def fork(self) -> tuple[int, socket.socket]:
+        """A new worker's pid and our end of its socket."""
+        ours, theirs = socket.socketpair()
+        try:
+            async with self.lock:
+                socket.send_fds(self.control, [b"w"], [theirs.fileno()])
+                (pid,) = HEADER.unpack(await _recv_exactly(self.control, HEADER.size))
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return pid, ours
 
-# --- the parent side ------------------------------------------------------------------------
+    async def stop(self) -> None:
+        self.control.close()  # the zygote's cue to exit
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
 
 
 @dataclass(slots=True, eq=False)  # hashed by identity: kept in a set
 class _Worker:
-    process: BaseProcess
+    pid: int
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
 
     async def call(self, request: bytes, max_reply: int) -> tuple[Any, ...]:
-        self.writer.write(_HEADER.pack(len(request)))
+        self.writer.write(HEADER.pack(len(request)))
         self.writer.write(request)
         await self.writer.drain()
-        (size,) = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
+        (size,) = HEADER.unpack(await self.reader.readexactly(HEADER.size))
         if size > max_reply + 1024:  # the worker bounds its replies; this one is broken
             raise ConnectionError(f"sandbox worker sent a {size}-byte reply")
         reply: tuple[Any, ...] = pickle.loads(await self.reader.readexactly(size))
         return reply
 
     def kill(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            self.process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
 
 
 class SandboxPool:
@@ -169,14 +146,13 @@ class SandboxPool:
     def __init__(self, size: int, limits: SandboxLimits) -> None:
         self.size = size
         self.limits = limits
-        self._context = multiprocessing.get_context("forkserver")
+        self._zygote: _Zygote | None = None
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def start(self) -> None:
-        self._context.set_forkserver_preload(list(PRELOAD))
         workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
         for worker in workers:
             self._idle.put_nowait(worker)
@@ -187,7 +163,9 @@ class SandboxPool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for worker in list(self._workers):
-            await self._retire(worker)
+            self._retire(worker, kill=True)
+        if self._zygote is not None:
+            await self._zygote.stop()
 
     async def run(self, function: Callable[..., T], *args: Any, time_limit_s: float) -> T:
         """`function(*args)` in a worker (both picklable by reference or value)."""
@@ -197,13 +175,17 @@ class SandboxPool:
             async with asyncio.timeout(time_limit_s):
                 reply = await worker.call(request, self.limits.max_result_bytes)
         except TimeoutError:
-            self._replace(worker)
+            self._replace(worker, kill=True)
             raise SandboxLimitError("time", f"ran longer than {time_limit_s:g} s") from None
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
-            self._replace(worker)
-            raise SandboxLimitError("crash", self._death(worker)) from exc
+            self._replace(worker, kill=True)
+            raise SandboxLimitError(
+                "crash",
+                "stopped its worker process, most likely by going past the "
+                f"{self._memory_text()} memory limit",
+            ) from exc
         except BaseException:  # cancelled mid-job: the worker is busy with a job nobody awaits
-            self._replace(worker)
+            self._replace(worker, kill=True)
             raise
         result: T = self._outcome(worker, reply)  # what `function` returned, unpickled
         return result
@@ -211,13 +193,12 @@ class SandboxPool:
     def _outcome(self, worker: _Worker, reply: tuple[Any, ...]) -> Any:
         kind = reply[0]
         if kind == "memory":
-            self._replace(worker)
+            self._replace(worker, kill=False)  # it exits by itself
             raise SandboxLimitError("memory", f"needed more than {self._memory_text()} of memory")
         self._idle.put_nowait(worker)
         if kind == "output":
             raise SandboxLimitError(
-                "output",
-                f"produced {reply[1]} bytes, more than {self.limits.max_result_bytes}",
+                "output", f"produced {reply[1]} bytes, more than {self.limits.max_result_bytes}"
             )
         if kind == "raise":
             raise reply[1]
@@ -226,36 +207,29 @@ class SandboxPool:
     def _memory_text(self) -> str:
         return f"{self.limits.memory_bytes // (1024 * 1024)} MiB"
 
-    def _death(self, worker: _Worker) -> str:
-        code = worker.process.exitcode
-        how = f" (exit code {code})" if code is not None else ""
-        return (
-            f"stopped its worker process{how}, most likely by going past the "
-            f"{self._memory_text()} memory limit"
-        )
-
     async def _take(self) -> _Worker:
         while True:
             worker = await self._idle.get()
-            if worker.process.is_alive():
+            if not worker.reader.at_eof():
                 return worker
-            self._replace(worker)  # died while idle (killed from outside): not this job's fault
+            # Died while idle (killed from outside): not this job's fault, take another.
+            self._replace(worker, kill=False)
 
-    def _replace(self, worker: _Worker) -> None:
-        worker.kill()
-        self._background(self._retire(worker))
+    def _replace(self, worker: _Worker, *, kill: bool) -> None:
+        self._retire(worker, kill=kill)
         if not self._closed:
             self._background(self._respawn())
 
-    def _background(self, coroutine: Any) -> None:
+    def _retire(self, worker: _Worker, *, kill: bool) -> None:
+        if kill:
+            worker.kill()
+        worker.writer.close()
+        self._workers.discard(worker)
+
+    def _background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _retire(self, worker: _Worker) -> None:
-        worker.kill()
-        self._workers.discard(worker)
-        await asyncio.to_thread(worker.process.join, 5)  # reap it: no zombie left behind
 
     async def _respawn(self) -> None:
         delay = 0.1
@@ -268,25 +242,29 @@ class SandboxPool:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _spawn(self) -> _Worker:
-        ours, theirs = socket.socketpair()
-        process = self._context.Process(
-            target=serve, args=(theirs, self.limits), name="portico-sandbox", daemon=True
-        )
+    async def _fork(self) -> tuple[int, socket.socket]:
+        if self._zygote is None or self._zygote.process.returncode is not None:
+            self._zygote = await _Zygote.start(self.limits)
+        zygote = self._zygote
         try:
-            # Talks to the forkserver (and starts it the first time): not on the loop.
-            await asyncio.to_thread(process.start)
-        finally:
-            theirs.close()
-        reader, writer = await asyncio.open_unix_connection(sock=ours)
-        worker = _Worker(process, reader, writer)
-        self._workers.add(worker)
-        try:
-            async with asyncio.timeout(SPAWN_TIMEOUT_S):
-                (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
-                if await reader.readexactly(size) != _READY:
-                    raise ConnectionError("sandbox worker sent no ready signal")
-        except BaseException:
-            await self._retire(worker)
+            return await zygote.fork()
+        except (ConnectionError, OSError):
+            if self._zygote is zygote:  # start a fresh zygote on the next try
+                self._zygote = None
+                await zygote.stop()
             raise
+
+    async def _spawn(self) -> _Worker:
+        async with asyncio.timeout(SPAWN_TIMEOUT_S):
+            pid, sock = await self._fork()
+            reader, writer = await asyncio.open_unix_connection(sock=sock)
+            worker = _Worker(pid, reader, writer)
+            self._workers.add(worker)
+            try:
+                (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
+                if await reader.readexactly(size) != READY:
+                    raise ConnectionError("sandbox worker sent no ready signal")
+            except BaseException:
+                self._retire(worker, kill=True)
+                raise
         return worker

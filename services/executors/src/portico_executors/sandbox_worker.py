@@ -74,17 +74,24 @@ def _picklable_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def _reply(request: bytes, limits: SandboxLimits) -> bytes:
-    """Run one job; its pickled reply, never more than `max_result_bytes`."""
-    function, args, time_limit_s = pickle.loads(request)
-    _arm_cpu_limit(time_limit_s)
+def _run(request: bytes) -> tuple[Any, ...]:
     try:
-        reply: tuple[Any, ...] = ("ok", function(*args))
+        # Unpickling imports the function's module: it must be importable here, not __main__.
+        function, args, time_limit_s = pickle.loads(request)
+        _arm_cpu_limit(time_limit_s)
+        return ("ok", function(*args))
     except MemoryError:
         raise
     except Exception as exc:
-        reply = ("raise", _picklable_error(exc))
-    payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        return ("raise", _picklable_error(exc))
+
+
+def _reply(request: bytes, limits: SandboxLimits) -> bytes:
+    """Run one job; its pickled reply, never more than `max_result_bytes`."""
+    try:
+        payload = pickle.dumps(_run(request), protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        payload = pickle.dumps(("raise", RuntimeError(f"the job's result cannot be sent: {exc}")))
     if len(payload) > limits.max_result_bytes:
         return pickle.dumps(("output", len(payload)))
     return payload
@@ -132,7 +139,10 @@ def zygote() -> None:
     gc.freeze()  # workers' collections then skip (and leave shared) the preloaded heap
     control = socket.socket(fileno=control_fd)
     while True:
-        _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        try:
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:
+            fds = []
         if not fds:
             return  # the executor closed the control socket, or is gone
         try:
