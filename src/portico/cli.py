@@ -27,10 +27,13 @@ def _is_built(name: str) -> bool:
 
 
 def _migrate(settings: LauncherSettings) -> None:
+    from portico.broker_upgrade import upgrade
     from portico.migrate import upgrade_all
 
     done = upgrade_all(settings.database_url)
     print(f"migrations applied: {', '.join(done) or 'none'}")
+    for queue, kept in upgrade(settings.amqp_url).items():
+        print(f"queue {queue} upgraded to a quorum queue ({kept} messages kept)")
 
 
 def _preflight_or_exit(settings: LauncherSettings) -> None:
@@ -45,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="migrate, then run every service (restarting any that die)")
     up.add_argument("--no-migrate", action="store_true", help="skip the migrations")
-    commands.add_parser("migrate", help="create the database if needed and apply migrations")
+    commands.add_parser(
+        "migrate",
+        help="create the database if needed, apply migrations, upgrade the broker's queues",
+    )
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} service alone (`portico {name} -h`)")
     return parser
