@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ class Outcome:
     fault: str
     accepted: int = 0
     not_accepted: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)  # final, by status; "lost" = 404
+    # Final, by status; "lost": the API answers 404; "unreadable": it never answered usefully.
+    statuses: Counter[str] = field(default_factory=Counter)
     node_runs_twice: int = 0
     effects_expected: int = 0
     duplicates: int = 0  # a second effect for one (execution, node), under another key
@@ -154,22 +156,26 @@ async def _wait_terminal(plans: list[Started], started: list[Started], within_s:
     deadline = time.monotonic() + within_s
     while waiting and time.monotonic() < deadline:
         for plan in plans:
-            statuses = await plan.user.statuses(plan.workflow_id)
-            waiting -= {id_ for id_, status in statuses.items() if status in TERMINAL}
+            with contextlib.suppress(GaveUpError):  # counted; the next round asks again
+                statuses = await plan.user.statuses(plan.workflow_id)
+                waiting -= {id_ for id_, status in statuses.items() if status in TERMINAL}
         await asyncio.sleep(1.0)
 
 
 async def _score(world: World, started: list[Started], outcome: Outcome) -> None:
     gate = asyncio.Semaphore(16)
 
-    async def detail(one: Started) -> dict[str, Any] | None:
+    async def detail(one: Started) -> dict[str, Any] | str:
         async with gate:
-            return await one.user.execution(one.execution_id)
+            try:
+                return await one.user.execution(one.execution_id) or "lost"
+            except GaveUpError:
+                return "unreadable"
 
     details = await asyncio.gather(*(detail(one) for one in started))
     for execution in details:
-        if execution is None:
-            outcome.statuses["lost"] += 1
+        if isinstance(execution, str):
+            outcome.statuses[execution] += 1
             continue
         outcome.statuses[execution["status"]] += 1
         node_ids = [run["node_id"] for run in execution["node_runs"]]

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -106,6 +106,9 @@ class Tally:
         self.failures.update(other.failures)
 
 
+Kind = Literal["runs", "reads"]
+
+
 class GaveUpError(RuntimeError):
     pass
 
@@ -126,12 +129,15 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class PatientClient:
-    """A signed-up user's requests, retried until `give_up_s` whenever the answer says so (503 or
-    429 with Retry-After) or the connection fails; every answer is tallied by kind."""
+    """A signed-up user's requests, retried whenever the answer says so (503 or 429 with
+    Retry-After) or the connection fails, until a run has waited `run_patience_s` (a run must get
+    in eventually) or a read `read_patience_s`; every answer is tallied by kind."""
 
-    def __init__(self, portico: Portico, give_up_s: float = 120.0) -> None:
+    def __init__(
+        self, portico: Portico, run_patience_s: float = 120.0, read_patience_s: float = 20.0
+    ) -> None:
         self.portico = portico
-        self.give_up_s = give_up_s
+        self.patience_s = {"runs": run_patience_s, "reads": read_patience_s}
         # A fresh connection per request: on a reused idle one the server's keep-alive timeout
         # can close it just as a request goes out, and that broken connection would be counted
         # against the server.
@@ -144,8 +150,10 @@ class PatientClient:
         self.runs = Tally()
         self.reads = Tally()
 
-    async def send(self, tally: Tally, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        deadline = time.monotonic() + self.give_up_s
+    async def send(self, kind: Kind, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """`kind` is "runs" or "reads": which tally counts the answers, how long to insist."""
+        tally = self.runs if kind == "runs" else self.reads
+        deadline = time.monotonic() + self.patience_s[kind]
         while time.monotonic() < deadline:
             try:
                 response = await self.http.request(method, url, **kwargs)
@@ -164,7 +172,7 @@ class PatientClient:
                 continue
             tally.ok += 1
             return response
-        raise GaveUpError(f"{method} {url}: no usable answer in {self.give_up_s}s")
+        raise GaveUpError(f"{method} {url}: no usable answer in {self.patience_s[kind]}s")
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -175,9 +183,7 @@ class PatientClient:
         # a second execution.
         headers = {"Idempotency-Key": uuid.uuid4().hex}
         url = f"/api/workflows/{workflow_id}/run"
-        response = await self.send(
-            self.runs, "POST", url, json={"payload": payload}, headers=headers
-        )
+        response = await self.send("runs", "POST", url, json={"payload": payload}, headers=headers)
         if response.status_code != 202:
             self.runs.count(f"{response.status_code}")
             raise GaveUpError(f"run refused: {response.status_code} {response.text[:200]}")
@@ -194,7 +200,7 @@ class PatientClient:
                 "limit": 200,
                 **({"cursor": cursor} if cursor else {}),
             }
-            page = (await self.send(self.reads, "GET", "/api/executions", params=params)).json()
+            page = (await self.send("reads", "GET", "/api/executions", params=params)).json()
             found.update((item["id"], item["status"]) for item in page["items"])
             cursor = page.get("next_cursor")
             if not cursor:
@@ -202,7 +208,7 @@ class PatientClient:
 
     async def execution(self, execution_id: str) -> dict[str, Any] | None:
         """The execution with its node runs; None when the API does not know it."""
-        response = await self.send(self.reads, "GET", f"/api/executions/{execution_id}")
+        response = await self.send("reads", "GET", f"/api/executions/{execution_id}")
         if response.status_code == 404:
             return None
         body: dict[str, Any] = response.json()

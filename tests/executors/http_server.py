@@ -1,5 +1,7 @@
 """A small local HTTP server standing in for the outside APIs the http node calls.
 
+`/effect` stands for an API with side effects: it records every request it receives.
+
 A bare ASGI app served by uvicorn on 127.0.0.1 (an ephemeral port), in the test's own loop.
 """
 
@@ -15,6 +17,9 @@ from urllib.parse import parse_qsl
 import uvicorn
 
 Scope = dict[str, Any]
+
+# What `/effect` received, in order: the request headers of each side effect "performed".
+EFFECTS: list[dict[str, str]] = []
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -62,6 +67,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             "body": body.decode(),
         }
         await _respond(send, 200, _json(echoed), headers=[("x-echo", "yes")])
+    elif path == "/effect":
+        EFFECTS.append({k.decode(): v.decode() for k, v in scope["headers"]})
+        await _respond(send, 200, _json({"done": len(EFFECTS)}))
     elif path.startswith("/status/"):
         status = int(path.rsplit("/", 1)[1])
         retry_after = query.get("retry_after", "7" if status in (429, 503) else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -199,6 +200,17 @@ def test_catastrophic_regex_gives_up_instead_of_blocking_the_executor() -> None:
     with pytest.raises(NodeRunError, match="backtracks"):
         _branch([rule])
     assert time.monotonic() - started < 5
+
+
+def test_slow_regex_rules_share_one_time_budget() -> None:
+    # Each search takes about a tenth of a second and stays under the limit on its own; twenty
+    # in a row would hold the event loop for two seconds.
+    slow = {"value": "a" * 25 + "!", "operator": "matches", "compare_to": "(a|aa)+$"}
+    rules = [{**slow, "branch": f"b{i}"} for i in range(20)]
+    started = time.monotonic()
+    with pytest.raises(NodeRunError, match="backtracks"):
+        _branch(rules)
+    assert time.monotonic() - started < 0.6
 
 
 # --- transform ------------------------------------------------------------------------------

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
+import types
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -93,6 +96,15 @@ async def test_exceptions_cross_intact(pool: SandboxPool) -> None:
         await pool.run(jobs.fail_oddly, time_limit_s=5)
 
 
+async def test_jobs_the_worker_cannot_take_or_send_back_fail_alone(pool: SandboxPool) -> None:
+    before = await worker_pids(pool)
+    with pytest.raises(RuntimeError, match="result cannot be sent"):
+        await pool.run(jobs.unsendable, time_limit_s=5)
+    with pytest.raises(ModuleNotFoundError, match="portico_parent_only"):
+        await pool.run(_parent_only_function(), time_limit_s=5)
+    assert await worker_pids(pool) == before  # no worker was lost over them
+
+
 async def test_a_worker_that_dies_mid_job_is_replaced(pool: SandboxPool) -> None:
     with pytest.raises(SandboxLimitError) as caught:
         await pool.run(jobs.die, time_limit_s=5)
@@ -123,3 +135,16 @@ async def test_jobs_beyond_the_pool_size_wait_their_turn(pool: SandboxPool) -> N
     results = await asyncio.gather(*(pool.run(jobs.spin, 0.2, time_limit_s=5) for _ in range(4)))
     assert results == ["done"] * 4
     assert 0.35 < time.monotonic() - started < 3
+
+
+def _parent_only_function() -> Any:
+    """A function of a module that exists only in this process (a script's __main__, say)."""
+
+    def job() -> int:
+        return 1
+
+    module = types.ModuleType("portico_parent_only")
+    job.__module__, job.__qualname__ = module.__name__, "job"
+    module.job = job  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    return job

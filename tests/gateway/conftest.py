@@ -17,14 +17,17 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import uvicorn
 import websockets
+from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
 from portico_gateway.app import create_app
@@ -41,11 +44,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[str]:
-    """Run a gateway app under uvicorn in this event loop; yields its base URL."""
+async def serve(settings: Settings, app: FastAPI | None = None) -> AsyncIterator[str]:
+    """Run a gateway app (by default `create_app(settings)`) under uvicorn in this event loop;
+    yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        app or create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -163,6 +167,93 @@ def graph_with_raw_json(raw: str) -> str:
 def trigger_only_graph(name: str = "Trigger only") -> dict[str, Any]:
     """Runs to completion with the orchestrator alone: no executor is involved."""
     return {"name": name, "nodes": [{"id": "start", "type": "trigger.manual"}], "edges": []}
+
+
+async def pipelined_statuses(base_url: str, path: str, cookie: str, count: int) -> list[bytes]:
+    """Send `count` GETs on one keep-alive connection in a single write; return the status
+    lines of the responses that came back before the server closed the connection."""
+    parts = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    request = f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n\r\n"
+    writer.write(request.encode() * count)
+    await writer.drain()
+    statuses: list[bytes] = []
+    try:
+        async with asyncio.timeout(15):
+            while len(statuses) < count:
+                status_line = await reader.readline()
+                if not status_line:
+                    break  # closed: what was still queued on the connection is lost
+                statuses.append(status_line.strip())
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+    finally:
+        writer.close()
+    return statuses
+
+
+# --- a gateway process -------------------------------------------------------------------------
+
+
+@dataclass
+class GatewayProcess:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def status(self, field: str) -> int:
+        """A number from /proc/<pid>/status: VmHWM (peak RSS, kB), Threads."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == field:
+                return int(value.split()[0])
+        raise KeyError(field)
+
+
+@contextmanager
+def gateway_process(infra: Any, tmp_path: Path, env: dict[str, str]) -> Iterator[GatewayProcess]:
+    """`python -m portico_gateway` on this run's database and vhost, once it answers."""
+    port = free_port()
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portico_gateway", "--port", str(port)],
+            env={**os.environ, **infra.env(), **env, "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    gateway = GatewayProcess(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + 30
+        while not _answers(gateway.base_url):
+            if process.poll() is not None:
+                pytest.fail(f"the gateway exited:\n{log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("the gateway did not start within 30s")
+            time.sleep(0.1)
+        yield gateway
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def no_rate_limits_env() -> dict[str, str]:
+    return {f"PORTICO_{name.upper()}": value for name, value in NO_RATE_LIMITS.items()}
 
 
 # --- runs and WebSockets ----------------------------------------------------------------------

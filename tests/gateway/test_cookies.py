@@ -22,7 +22,7 @@ def account() -> dict[str, str]:
 
 async def _session_cookie(base_url: str, account: dict[str, str], **headers: str) -> str:
     """The Set-Cookie header of a login (signing up first if needed)."""
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
         await client.post("/api/auth/signup", json=account)
         response = await client.post("/api/auth/login", json=account)
         assert response.status_code == 200, response.text

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -26,6 +25,7 @@ from tests.gateway.conftest import (
     create,
     gateway_settings,
     new_user,
+    pipelined_statuses,
     serve,
     trigger_only_graph,
     ws_url,
@@ -104,33 +104,6 @@ def _assert_unavailable(response: httpx.Response) -> None:
     assert "database" in error["message"]
 
 
-async def _pipelined(base_url: str, cookie: str, count: int) -> list[bytes]:
-    """Send `count` GETs on one keep-alive connection in a single write; return the status
-    lines of the responses that came back before the server closed it."""
-    parts = urlsplit(base_url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    request = (f"GET /api/me HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n\r\n").encode()
-    writer.write(request * count)
-    await writer.drain()
-    statuses = []
-    try:
-        async with asyncio.timeout(15):
-            while len(statuses) < count:
-                status_line = await reader.readline()
-                if not status_line:
-                    break  # closed: what was still queued on the connection is lost
-                statuses.append(status_line.strip())
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode().partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-    finally:
-        writer.close()
-    return statuses
-
-
 async def _during_outage(user: User, workflow_id: str) -> None:
     client = user.client
     for method, path, body in [
@@ -149,7 +122,7 @@ async def _during_outage(user: User, workflow_id: str) -> None:
     for response in answers:
         _assert_unavailable(response)
     # A 503 leaves the connection open: pipelined requests all get their answer.
-    statuses = await _pipelined(user.base_url, user.cookie_header, 3)
+    statuses = await pipelined_statuses(user.base_url, "/api/me", user.cookie_header, 3)
     assert statuses == [b"HTTP/1.1 503 Service Unavailable"] * 3
     with pytest.raises(websockets.InvalidStatus) as refused:
         async with websockets.connect(

@@ -8,7 +8,16 @@ import httpx
 import pytest
 
 from portico_contracts.nodes import NODE_TYPES
-from tests.gateway.conftest import User, create, graph, graph_with_raw_json
+from portico_gateway.app import create_app
+from tests.gateway.conftest import (
+    User,
+    create,
+    gateway_settings,
+    graph,
+    graph_with_raw_json,
+    pipelined_statuses,
+    serve,
+)
 
 
 def _error(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -143,3 +152,42 @@ async def test_version_numbers_beyond_what_can_exist_are_a_422(alice: User) -> N
     ]:
         response = await alice.client.request(method, path, json=body)
         _error(response, 422)
+
+
+async def test_metric_labels_stay_bounded_whatever_the_method(
+    anon: httpx.AsyncClient, alice: User
+) -> None:
+    # Made-up methods reach the app (they are 405s); each one must not become a label.
+    for method in ("FOOBAR", "PROPFIND", "PURGE", "X-" + "A" * 40):
+        response = await alice.client.request(method, "/api/workflows")
+        assert response.status_code in (400, 405), (method, response.status_code)
+    await anon.request("BREW", "/no/such/path/" + "x" * 30)
+    metrics = (await anon.get("/metrics")).text
+    methods = {
+        line.split('method="', 1)[1].split('"', 1)[0]
+        for line in metrics.splitlines()
+        if line.startswith("portico_gateway_http_requests_total{")
+    }
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+    assert "other" in methods
+    assert 'route="/api/workflows",status="405"' in metrics
+    assert "xxxxxxxxxx" not in metrics
+
+
+async def test_a_500_leaves_the_connection_open(infra: Any) -> None:
+    """Starlette re-raises an unhandled error after its 500, and uvicorn then closed the
+    connection: a keep-alive client's next request on it was reset."""
+    app = create_app(gateway_settings(infra))
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/broken", broken)
+    async with serve(gateway_settings(infra), app) as url:
+        statuses = await pipelined_statuses(url, "/api/broken", "", 3)
+        assert statuses == [b"HTTP/1.1 500 Internal Server Error"] * 3
+        async with httpx.AsyncClient(base_url=url) as client:
+            error = _error(await client.get("/api/broken"), 500)
+            assert error["code"] == "internal_error"
+            metrics = (await client.get("/metrics")).text
+            assert 'route="/api/broken",status="500"' in metrics

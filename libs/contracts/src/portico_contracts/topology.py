@@ -30,6 +30,9 @@ ORCHESTRATOR_DEAD_LETTERS_QUEUE_NAME = "orchestrator.dead-letters"
 
 # Header set on a dead-lettered message: why it was refused.
 DEAD_LETTER_REASON_HEADER = "x-portico-error"
+# Header set on a node.ready the orchestrator's outbox relay sent: the replica that wrote it
+# may have published it already, so an executor treats it like a redelivery.
+RELAYED_HEADER = "x-portico-relayed"
 
 # Deliveries of one message before RabbitMQ gives up on it. A transient failure (database
 # down) is retried inside the consumer without giving the message back, so only crashes and

@@ -13,8 +13,9 @@ Delivery is at least once (the orchestrator's outbox may publish a NodeReady twi
 message id this process is running, or has answered for good, is acked and dropped: the
 repeat would only redo side effects (a second POST) for a result the orchestrator ignores.
 That is per process; across replicas, a delivery RabbitMQ flags as redelivered (its first
-consumer died holding it) of a node type with side effects is run only if the orchestrator
-says its attempt still awaits a result (attempts.py). Pure node types are simply redone.
+consumer died holding it), or one the orchestrator's outbox relay sent (its writer may have
+sent it too), of a node type with side effects is run only if the orchestrator says its
+attempt still awaits a result (attempts.py). Pure node types are simply redone.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from faststream.rabbit import RabbitMessage
 from faststream.rabbit.publisher import RabbitPublisher
 
 from portico_contracts.messages import NodeReady
+from portico_contracts.topology import RELAYED_HEADER
 from portico_executors.attempts import AttemptChecker
 from portico_executors.errors import Interrupted
 from portico_executors.service import ExecutorService
@@ -90,7 +92,8 @@ def make_node_ready_handler(
             recent.in_flight.discard(ready.message_id)
 
     async def _settled_elsewhere(msg: RabbitMessage, ready: NodeReady) -> bool:
-        if not msg.raw_message.redelivered or not service.has_side_effects(ready.node_type):
+        maybe_repeat = msg.raw_message.redelivered or bool(msg.headers.get(RELAYED_HEADER))
+        if not maybe_repeat or not service.has_side_effects(ready.node_type):
             return False
         return not await checker.awaiting(ready)
 

@@ -36,7 +36,7 @@ READY = b"ready"
 PRELOAD = ("portico_executors.nodes", "portico_executors.rendering")
 ZYGOTE_COMMAND = "from portico_executors.sandbox_worker import zygote; zygote()"
 # Extra CPU seconds past a job's time limit before the kernel ends an orphaned worker.
-CPU_GRACE_S = 5
+CPU_GRACE_S = 2
 
 
 @dataclass(frozen=True, slots=True)

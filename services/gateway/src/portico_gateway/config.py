@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     rate_limit_runs_per_tenant: RateLimit = "1000/minute"  # run and retry requests
     rate_limit_login_per_ip: RateLimit = "60/minute"  # password guessing from one address
     rate_limit_login_per_account: RateLimit = "10/minute"  # guessing one account's password
-    rate_limit_signup_per_ip: RateLimit = "20/hour"  # mass account creation
+    rate_limit_signup_per_ip: RateLimit = "60/hour"  # mass account creation
     rate_limit_signup_per_account: RateLimit = "5/hour"  # hammering one email address
     rate_limit_ws_connect_per_ip: RateLimit = "60/minute"  # each connect costs an auth query
 

@@ -31,6 +31,7 @@ from portico_contracts.topology import (
     DEAD_LETTER_QUEUE,
     NODES_EXCHANGE,
     ORCHESTRATOR_DEAD_LETTERS_QUEUE,
+    RELAYED_HEADER,
     STATUS_EXCHANGE,
     executor_queue,
 )
@@ -41,10 +42,6 @@ from portico_orchestrator.owner import OWNER_LOCK_NAMESPACE, OwnerLock
 from portico_orchestrator.step import OutboxMessage
 
 logger = logging.getLogger("portico.orchestrator.outbox")
-
-# Set on node.ready messages the relay sends: the owner may have published them already, so an
-# executor treats them like a redelivery and asks before redoing a side effect.
-RELAYED_HEADER = "x-portico-relayed"
 
 _CLAIM = db.Query(
     f"""

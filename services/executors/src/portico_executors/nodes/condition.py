@@ -16,14 +16,16 @@ Comparison semantics (documented for users in the node's reference):
 - contains: substring for strings, membership (with the eq rules above) for lists, key for
   objects; null contains nothing.
 - matches: a time-limited regex search of compare_to in the value (numbers and booleans as
-  their text).
+  their text); all `matches` rules of a node share one time budget.
 - exists: the value is defined and not null.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -136,8 +138,12 @@ def _text(value: Any) -> str:
 
 
 # Python's `re` cannot be stopped: a pattern such as `(a+)+$` (which a template may supply)
-# would block the whole executor. The `regex` engine takes a time limit per search.
+# would block the whole executor. The `regex` engine takes a time limit per search, and this
+# is the budget of all `matches` rules of one node together: many slow rules in a row must
+# not add up to seconds of a blocked event loop.
 MATCH_TIMEOUT_S = 0.25
+# When the node's rules started being evaluated (see `evaluate_rules`).
+_match_deadline: ContextVar[float | None] = ContextVar("_match_deadline", default=None)
 
 
 @lru_cache(maxsize=1024)
@@ -158,8 +164,12 @@ def matches(value: Any, pattern: Any) -> bool:
         )
     if value is None or isinstance(value, list | Mapping):
         return False
+    deadline = _match_deadline.get()
+    left = MATCH_TIMEOUT_S if deadline is None else deadline - time.monotonic()
     try:
-        return _pattern(pattern).search(_text(value), timeout=MATCH_TIMEOUT_S) is not None
+        if left <= 0:
+            raise TimeoutError
+        return _pattern(pattern).search(_text(value), timeout=left) is not None
     except TimeoutError as exc:
         raise NodeRunError(
             f"'matches' gave up after {MATCH_TIMEOUT_S}s: the pattern {pattern!r} backtracks "
@@ -198,16 +208,20 @@ def rule_matches(operator: str, value: Any, compare_to: Any) -> bool:
 
 
 def evaluate_rules(config: ConditionConfig) -> tuple[str, int | None]:
-    for index, rule in enumerate(config.rules):
-        try:
-            hit = rule_matches(rule.operator, rule.value, rule.compare_to)
-        except NodeRunError as exc:
-            exc.message = f"rules[{index}]: {exc.message}"
-            exc.args = (exc.message,)
-            raise
-        if hit:
-            return rule.branch, index
-    return config.default_branch, None
+    token = _match_deadline.set(time.monotonic() + MATCH_TIMEOUT_S)
+    try:
+        for index, rule in enumerate(config.rules):
+            try:
+                hit = rule_matches(rule.operator, rule.value, rule.compare_to)
+            except NodeRunError as exc:
+                exc.message = f"rules[{index}]: {exc.message}"
+                exc.args = (exc.message,)
+                raise
+            if hit:
+                return rule.branch, index
+        return config.default_branch, None
+    finally:
+        _match_deadline.reset(token)
 
 
 def _render_rule(rule: Any, index: int, context: Mapping[str, Any]) -> tuple[Any, Any]:

@@ -55,6 +55,7 @@ async def readyz(state: State) -> JSONResponse:
             "error": {"code": "not_ready", "message": f"unreachable: {failing}", "details": checks},
         },
         status_code=503,
+        headers={"Retry-After": str(state.settings.unavailable_retry_after_s)},
     )
 
 
