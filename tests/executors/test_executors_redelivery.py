@@ -52,10 +52,10 @@ async def declared(node_client: NodeClient, node_type: str) -> None:
 
 
 async def take_and_crash(
-    node_client: NodeClient, node_type: str, before_crash: Any = None
+    node_client: NodeClient, node_type: str, before_crash: Any = None, *, ack: bool = False
 ) -> NodeReady:
     """Receive one node.ready like an executor, then die without acking it: RabbitMQ hands
-    it to the next consumer with the redelivered flag set."""
+    it to the next consumer with the redelivered flag set. (`ack`: finish it properly.)"""
     channel = await node_client.connection.channel()
     try:
         queue = await channel.declare_queue(executor_queue(node_type).name, passive=True)
@@ -66,6 +66,8 @@ async def take_and_crash(
         ready = NodeReady.model_validate_json(message.body)
         if before_crash is not None:
             await before_crash(ready)
+        if ack:
+            await message.ack()
         return ready
     finally:
         await channel.close()
@@ -206,7 +208,7 @@ async def test_a_relayed_copy_of_an_answered_side_effect_is_dropped(
         await bus.answer(ready, output={"status": 200})
         await bus.finished(ready.tenant_id, ready.execution_id)
 
-    ready = await take_and_crash(node_client, "http", do_it_and_answer)
+    ready = await take_and_crash(node_client, "http", do_it_and_answer, ack=True)
     await node_client.publish_raw(
         ready.model_dump_json().encode(), "http", headers={RELAYED_HEADER: True}
     )
