@@ -27,23 +27,27 @@ class Workflow:
     effects: tuple[str, ...]  # the http nodes: each must take effect once per execution
 
 
+# Every node gets a timeout: the orchestrator's watchdog takes a node dispatched longer ago than
+# its timeout (plus a grace) as lost and sends it again; without one its default deadline is
+# minutes, longer than a phase waits.
+_TIMEOUT_S = 10
+
+
+def _node(node_id: str, node_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    return {"id": node_id, "type": node_type, "timeout_s": _TIMEOUT_S, "config": config}
+
+
 def _effect(node_id: str, url: str) -> dict[str, Any]:
     body = {"execution": "{{ execution.id }}", "node": node_id}
-    return {
-        "id": node_id,
-        "type": "http",
-        "timeout_s": 10,
-        "config": {"method": "POST", "url": url, "body_type": "json", "body": body},
-    }
+    return _node(node_id, "http", {"method": "POST", "url": url, "body_type": "json", "body": body})
 
 
 def _shape(source: str) -> dict[str, Any]:
-    mapping = {"from": source, "execution": "{{ execution.id }}"}
-    return {"id": "shape", "type": "transform", "config": {"mapping": mapping}}
+    return _node("shape", "transform", {"mapping": {"from": source, "at": "{{ execution.id }}"}})
 
 
 def _wait(node_id: str, seconds: float) -> dict[str, Any]:
-    return {"id": node_id, "type": "wait", "config": {"seconds": seconds}}
+    return _node(node_id, "wait", {"seconds": seconds})
 
 
 def _chain(name: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,7 +72,7 @@ def workflows(url: str) -> list[Workflow]:
         "nodes": [
             {"id": "start", "type": "trigger.manual"},
             *(_effect(branch, url) for branch in ("a", "b", "c")),
-            {"id": "join", "type": "merge"},
+            _node("join", "merge", {}),
             _shape("join"),
         ],
         "edges": [

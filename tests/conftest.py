@@ -40,6 +40,20 @@ def infra() -> Iterator[Infra]:
         yield from _local_servers()
 
 
+@pytest.fixture(scope="session")
+def process_infra(infra: Infra) -> Iterator[Infra]:
+    """A database and vhost apart from `infra`, for services run as processes: their
+    consumers must not take the messages of the in-process services other tests drive.
+    Only the local servers can make one; given servers (explicit, containers) are shared."""
+    if infra.run_id.startswith("portico_test_") and infra.amqp_url.startswith(
+        "amqp://guest:guest@127.0.0.1:5672/portico_test_"
+    ):
+        with isolated_infra("portico_procs") as apart:
+            yield apart
+    else:
+        yield infra
+
+
 def _activate(infra: Infra) -> Infra:
     os.environ.update(infra.env())
     from portico.migrate import upgrade_all

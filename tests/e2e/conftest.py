@@ -22,10 +22,10 @@ def outside() -> Iterator[_Server]:
 
 @pytest.fixture(scope="session")
 def cluster(
-    infra: Infra, tmp_path_factory: pytest.TempPathFactory, outside: _Server
+    process_infra: Infra, tmp_path_factory: pytest.TempPathFactory, outside: _Server
 ) -> Iterator[LocalCluster]:
     running = LocalCluster(
-        infra=infra,
+        infra=process_infra,
         log_dir=tmp_path_factory.mktemp("cluster-logs"),
         extra_env={"PORTICO_HTTP_ALLOW_HOSTS": "127.0.0.1"},
     )

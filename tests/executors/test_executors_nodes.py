@@ -210,7 +210,8 @@ def test_slow_regex_rules_share_one_time_budget() -> None:
     started = time.monotonic()
     with pytest.raises(NodeRunError, match="backtracks"):
         _branch(rules)
-    assert time.monotonic() - started < 0.6
+    # One 0.25 s budget, with room for a loaded machine; each rule on its own would be 2 s.
+    assert time.monotonic() - started < 1.5
 
 
 # --- transform ------------------------------------------------------------------------------

@@ -52,10 +52,12 @@ def _child(parent: int, service: str) -> int | None:
 
 
 @pytest.fixture
-def portico_up(infra: Infra, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def portico_up(
+    process_infra: Infra, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     port = free_port()
     log = tmp_path / "up.log"
-    process = _portico(["up"], {**infra.env(), "PORTICO_PORT": str(port)}, log)
+    process = _portico(["up"], {**process_infra.env(), "PORTICO_PORT": str(port)}, log)
     try:
         yield process, f"http://127.0.0.1:{port}", log
     finally:

@@ -11,6 +11,7 @@ import asyncpg
 
 from portico_contracts.queries import AttemptStatus, ListDeadLetters
 from portico_contracts.topology import DELIVERY_LIMIT, NODES_EXCHANGE, executor_queue
+from portico_orchestrator.dead_letters import DeadLetter
 from tests.orchestrator.conftest import Running
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, runs_by_node
 
@@ -86,9 +87,7 @@ async def test_the_watchdog_timeout_follows_the_retry_policy(
     assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
 
 
-async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(
-    bus: Bus, orchestrator: Running
-) -> None:
+async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus) -> None:
     """A node.ready that crashes every consumer that takes it (here: given back each time)
     leaves the queue after DELIVERY_LIMIT deliveries and fails its node with the reason."""
     spec = executor_queue("test.poison")
@@ -105,9 +104,6 @@ async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(
         await message.nack(requeue=True)
 
     await queue.consume(crash)
-    registry = orchestrator.instance.deps.metrics.registry
-    sample = "portico_orchestrator_dead_letters_total"
-    before = registry.get_sample_value(sample, {"kind": "node.ready"}) or 0
     try:
         tenant = new_id("tenant")
         graph = make_graph([TRIGGER, {"id": "a", "type": "test.poison"}], [("t", "a")])
@@ -124,12 +120,24 @@ async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(
         assert letter["node_id"] == "a"
         assert letter["routing_key"] == "node.ready.test.poison"
         assert "delivered too many times" in letter["reason"]
-        assert registry.get_sample_value(sample, {"kind": "node.ready"}) == before + 1
         other = await bus.rpc(ListDeadLetters(tenant_id=new_id("tenant")))
         assert other.result == {"items": [], "next_cursor": None}
     finally:
         await queue.delete(if_unused=False, if_empty=False)
         await connection.close()
+
+
+async def test_dead_letters_are_counted_by_kind(orchestrator: Running) -> None:
+    deps = orchestrator.instance.deps
+    sample = "portico_orchestrator_dead_letters_total"
+
+    def count(kind: str) -> float:
+        return deps.metrics.registry.get_sample_value(sample, {"kind": kind}) or 0.0
+
+    before = count("node.ready"), count("other")
+    await deps.dead_lettered(DeadLetter(reason="test", routing_key="node.ready.http"))
+    await deps.dead_lettered(DeadLetter(reason="test", routing_key="made.up.by.anyone"))
+    assert (count("node.ready"), count("other")) == (before[0] + 1, before[1] + 1)
 
 
 async def test_attempt_status_tells_an_executor_whether_to_redo_a_node(bus: Bus) -> None:
