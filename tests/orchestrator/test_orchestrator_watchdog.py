@@ -9,11 +9,21 @@ from typing import Any
 import aio_pika
 import asyncpg
 
+from portico_contracts.graph import Node
 from portico_contracts.queries import AttemptStatus, ListDeadLetters
 from portico_contracts.topology import DELIVERY_LIMIT, NODES_EXCHANGE, executor_queue
 from portico_orchestrator.dead_letters import DeadLetter
+from portico_orchestrator.service import Limits
 from tests.orchestrator.conftest import Running
-from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, runs_by_node
+from tests.orchestrator.harness import (
+    TRIGGER,
+    Bus,
+    make_graph,
+    new_id,
+    runs_by_node,
+    start_command,
+    start_on,
+)
 
 
 async def age_dispatch(infra: Any, execution_id: str, node_id: str, seconds: float) -> None:
@@ -201,3 +211,60 @@ async def test_node_ready_carries_only_the_outputs_its_templates_read(bus: Bus) 
     assert len(c.model_dump_json()) < 1_100_000
     await bus.answer(c)
     assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
+
+
+async def test_what_committed_is_published_even_if_the_handler_is_cancelled(
+    bus: Bus, orchestrator: Running
+) -> None:
+    """A lost broker connection cancels the handlers on it; a publish cut short that way
+    would leave rows owned by a live replica, which no relay ever takes."""
+    instance = orchestrator.instance
+    command = start_command(make_graph([TRIGGER, {"id": "a"}], [("t", "a")]), new_id("tenant"))
+    _, effects = await start_on(instance, command, publish=False)
+    outbox = instance.outbox
+    real = outbox._publish_one
+
+    async def slow(message: Any, relayed: bool) -> bool:
+        await asyncio.sleep(0.3)
+        return await real(message, relayed)
+
+    outbox._publish_one = slow  # type: ignore[method-assign]
+    try:
+        handler = asyncio.create_task(instance.deps.after_commit(effects))
+        await asyncio.sleep(0.1)
+        handler.cancel()
+        ready = await bus.ready(command.execution_id, wait_s=5)
+        assert ready.node_id == "a"
+    finally:
+        outbox._publish_one = real  # type: ignore[method-assign]
+
+
+async def test_queries_survive_a_database_that_dropped_their_connections(
+    bus: Bus, infra: Any
+) -> None:
+    tenant = new_id("tenant")
+    command, _ = await bus.start(make_graph([TRIGGER, {"id": "a"}], [("t", "a")]), tenant)
+    await bus.execution(tenant, command.execution_id)  # the read pool holds a connection now
+    connection = await asyncpg.connect(infra.database_url.replace("+asyncpg", ""))
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'portico-orchestrator-read'"
+            " AND datname = current_database()"
+        )
+    finally:
+        await connection.close()
+    for _ in range(3):  # each read connection of the pool was a dead one
+        reply = await bus.rpc(
+            {"op": "get_execution", "tenant_id": tenant, "execution_id": command.execution_id}
+        )
+        assert reply.error is None, reply
+
+
+def test_a_wait_is_given_the_executors_inline_limit_whatever_its_timeout() -> None:
+    limits = Limits(wait_deadline_s=90, node_deadline_s=300, deadline_grace_s=30)
+    wait = Node(id="w", type="wait", config={"seconds": 50}, timeout_s=10)
+    http = Node(id="h", type="http", config={}, timeout_s=10)
+    assert limits.deadline_s(wait) == 90
+    assert limits.deadline_s(http) == 40
+    assert limits.deadline_s(Node(id="x", type="http", config={})) == 300

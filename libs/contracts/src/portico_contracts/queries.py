@@ -150,7 +150,8 @@ class DeadLetterPage(BaseModel):
 
 
 class RpcError(BaseModel):
-    code: Literal["not_found", "invalid_request", "conflict", "internal"]
+    # unavailable: the orchestrator's database is unreachable for now; ask again later.
+    code: Literal["not_found", "invalid_request", "conflict", "unavailable", "internal"]
     message: str
 
 

@@ -61,6 +61,7 @@ _REPLY_ERRORS: dict[str, type[PorticoError]] = {
     "not_found": NotFoundError,
     "invalid_request": InvalidRequestError,
     "conflict": ConflictError,
+    "unavailable": OrchestratorUnavailableError,
 }
 
 

@@ -38,6 +38,7 @@ def limits_of(settings: Settings) -> Limits:
         max_message_bytes=settings.max_message_bytes,
         tenant_max_running=settings.tenant_max_running,
         node_deadline_s=settings.node_deadline_s,
+        wait_deadline_s=settings.wait_deadline_s,
         deadline_grace_s=settings.watchdog_grace_s,
         redispatches=settings.watchdog_redispatches,
     )

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # its attempt fails as a retryable Timeout.
     watchdog_interval_s: float = Field(default=5.0, gt=0, le=3600)
     node_deadline_s: float = Field(default=300.0, gt=0, le=7 * 24 * 3600)
+    # A wait node's deadline: the executors' PORTICO_WAIT_INLINE_LIMIT_S (60 s by default; a
+    # longer wait is handed back as `suspended`) plus a grace. Raise both together.
+    wait_deadline_s: float = Field(default=90.0, gt=0, le=7 * 24 * 3600)
     watchdog_grace_s: float = Field(default=30.0, ge=0, le=3600)
     watchdog_redispatches: int = Field(default=1, ge=0, le=10)
 

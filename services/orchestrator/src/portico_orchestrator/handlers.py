@@ -72,7 +72,13 @@ def _sqlstate(exc: BaseException) -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A failure of the infrastructure, not of the message: worth trying again later."""
+    """A failure of the infrastructure, not of the message: worth trying again later.
+    The read side's SQLAlchemy errors wrap asyncpg's (`orig`) or flag a lost connection."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    adapted = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of asyncpg's error
+    if isinstance(adapted, BaseException) and adapted is not exc:
+        return is_transient(adapted.__cause__ or adapted)
     if isinstance(exc, asyncpg.PostgresError):
         state = _sqlstate(exc)
         return state in _TRANSIENT_SQLSTATES or state.startswith("08")
@@ -114,7 +120,10 @@ class Deps:
 
     async def after_commit(self, effects: Effects) -> None:
         self.service.committed(effects)
-        await self.outbox.publish(effects.messages)
+        # Shielded: what committed must be published (or handed to the relay) even when this
+        # handler is cancelled (a broker connection lost mid-publish cancels its consumers);
+        # else the rows would stay owned by a live replica that never sends them.
+        await asyncio.shield(self.outbox.publish(effects.messages))
         self.timers.notify(effects.timer_due)
         if effects.finished and effects.tenant_id is not None:
             # A place came free: let the tenant's queued executions in, off this message's path.
@@ -253,15 +262,31 @@ def register(deps: Deps) -> None:
         except ValidationError as exc:
             return RpcReply(error=RpcError(code="invalid_request", message=str(exc)[:2000]))
         try:
-            return await answer(deps, request)
+            return await _answer_retrying(deps, request)
         except views.InvalidRequestError as exc:
             return RpcReply(error=RpcError(code="invalid_request", message=str(exc)))
         except Exception as exc:
+            if is_transient(exc):
+                reason = "the orchestrator's database is unreachable; try again shortly"
+                return RpcReply(error=RpcError(code="unavailable", message=reason))
             if _sqlstate(exc) == _NUL_IN_TEXT:
                 reason = "the request contains a NUL character, which no id or name can hold"
                 return RpcReply(error=RpcError(code="invalid_request", message=reason))
             logger.exception("query %s failed", request.op)
             return RpcReply(error=RpcError(code="internal", message="the query failed"))
+
+
+async def _answer_retrying(deps: Deps, request: OrchestratorQuery) -> RpcReply:
+    """A query that met a dead pooled connection (the database restarted) is asked again:
+    the pool has dropped that connection by then, so the next try gets a fresh one."""
+    for attempt in range(3):
+        try:
+            return await answer(deps, request)
+        except Exception as exc:
+            if attempt == 2 or not is_transient(exc):
+                raise
+            await asyncio.sleep(0.1 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _not_found(execution_id: str) -> RpcReply:

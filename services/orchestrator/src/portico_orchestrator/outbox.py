@@ -87,6 +87,7 @@ class Outbox:
         self._channel: AbstractChannel | None = None
         self._exchanges: dict[str, AbstractExchange] = {}
         self._published: list[int] = []
+        self._unhanded: dict[int, str] = {}  # failed to publish, not yet handed to the relay
         self._tasks: list[asyncio.Task[None]] = []
         self.owner_lock = OwnerLock(settings.database_url)
         self.on_parked: OnParked | None = None  # set by the app: records and fails them
@@ -171,9 +172,10 @@ class Outbox:
             async with db.transaction(self._pool) as conn:
                 await self._back_off(conn, failed)
         except Exception:
-            # Still ours then: published again by our next replica's relay if we die, and
-            # meanwhile by the watchdog's re-dispatch if it was a node.ready.
+            # Still ours: the cleanup loop tries again (or, should we die, any relay takes
+            # them once our lock is gone).
             logger.exception("could not hand %d unpublished outbox rows to the relay", len(failed))
+            self._unhanded.update(failed)
 
     async def _back_off(self, conn: db.Connection, failed: dict[int, str]) -> None:
         # Grouped by reason so the statement count stays small.
@@ -290,6 +292,9 @@ class Outbox:
         while True:
             await asyncio.sleep(self._settings.outbox_cleanup_interval_s)
             await self.flush_deletes()
+            if self._unhanded:
+                failed, self._unhanded = self._unhanded, {}
+                await self._hand_to_relay(failed)
 
     async def _relay_loop(self) -> None:
         while True:

@@ -52,13 +52,16 @@ class Limits:
     tenant_max_running: int = 1000
     # The watchdog's deadlines (see config.py).
     node_deadline_s: float = 300.0
+    wait_deadline_s: float = 90.0
     deadline_grace_s: float = 30.0
     redispatches: int = 1
 
     def deadline_s(self, node: Node) -> float:
-        """How long a dispatched node may stay silent. A wait takes as long as it says, and
-        the executor hands long ones back as `suspended`, so only the default bounds it."""
-        if node.timeout_s is None or node.type == "wait":
+        """How long a dispatched node may stay silent. A wait holds its delivery for as long
+        as executors wait inline (longer ones come back `suspended`), whatever its timeout."""
+        if node.type == "wait":
+            return self.wait_deadline_s
+        if node.timeout_s is None:
             return self.node_deadline_s
         return float(node.timeout_s) + self.deadline_grace_s
 

@@ -82,7 +82,7 @@ class Watchdog:
     async def sweep(self, limit: int = 1000) -> int:
         """Judge every candidate once; returns how many were looked at."""
         limits = self._service.limits
-        shortest = min(limits.deadline_grace_s, limits.node_deadline_s)
+        shortest = min(limits.deadline_grace_s, limits.node_deadline_s, limits.wait_deadline_s)
         cutoff = self._clock() - timedelta(seconds=shortest)
         async with db.connection(self._pool) as conn:
             candidates = await _CANDIDATES.fetch(conn, cutoff=cutoff, limit=limit)
