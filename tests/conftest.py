@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from bench.infra import Infra, isolated_infra
 
 

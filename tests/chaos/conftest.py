@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
 from bench.chaos import Outcome, format_table, signed_up_users
 from bench.chaos_load import PatientClient
 from bench.chaos_world import World, chaos_world

@@ -5,10 +5,10 @@ exactly once at the receiver, and no 500 or broken connection from the gateway."
 from __future__ import annotations
 
 import pytest
+
 from bench.chaos import run_phase
 from bench.chaos_load import PatientClient
 from bench.chaos_world import FAULTS, World
-
 from tests.chaos.conftest import OUTCOMES
 
 pytestmark = [pytest.mark.chaos, pytest.mark.xdist_group("chaos")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from bench.infra import Infra
 
+from bench.infra import Infra
 from tests.e2e.client import Portico
 from tests.e2e.outside import _Server, outside_api
 from tests.harness.cluster import LocalCluster

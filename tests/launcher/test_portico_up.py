@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from bench.infra import Infra, free_port
 
 
