@@ -164,13 +164,10 @@ class ExecutionService(Transitions):
         dispatched_at: datetime | None,
     ) -> Effects:
         """Dispatch a node whose retry delay or wait is over, unless that moment has passed."""
-        loaded = await self._load(conn, execution_id)
-        if loaded is None:
+        live = await self._load_live_node(conn, execution_id, node_id)
+        if live is None:
             return Effects()
-        row, entry = loaded
-        state = row.states.get(node_id)
-        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
-            return Effects()
+        row, entry, state = live
         retry_due = state.status == "retrying" and state.attempt == attempt - 1
         resume_due = state.status == "running" and state.suspended and state.attempt == attempt
         if not (retry_due or resume_due):
@@ -205,13 +202,10 @@ class ExecutionService(Transitions):
     ) -> Effects:
         """Fail an attempt nobody will report on (its message was dead-lettered or parked),
         if it is still the one running; its retry policy and error handling then apply."""
-        loaded = await self._load(conn, execution_id)
-        if loaded is None or loaded[0].tenant_id != tenant_id:
+        live = await self._load_live_node(conn, execution_id, node_id, tenant_id)
+        if live is None:
             return Effects()
-        row, entry = loaded
-        state = row.states.get(node_id)
-        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
-            return Effects()
+        row, entry, state = live
         if state.status != "running" or state.attempt != attempt:
             return Effects()
         step = self._step(row, entry.index, cached=entry.outputs)
@@ -223,13 +217,10 @@ class ExecutionService(Transitions):
     ) -> Effects:
         """The watchdog's verdict on a node that may be overdue: nothing if it is not (any
         more), else dispatch the same attempt again, or once that was tried, fail it."""
-        loaded = await self._load(conn, execution_id)
-        if loaded is None:
+        live = await self._load_live_node(conn, execution_id, node_id)
+        if live is None:
             return Effects()
-        row, entry = loaded
-        state = row.states.get(node_id)
-        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
-            return Effects()
+        row, entry, state = live
         if state.status != "running" or state.attempt != attempt or state.suspended:
             return Effects()
         since = state.sent or state.dispatched

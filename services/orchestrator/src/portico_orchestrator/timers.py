@@ -17,6 +17,7 @@ from datetime import datetime
 
 from portico_contracts.messages import utcnow
 from portico_orchestrator import db
+from portico_orchestrator.background import BackgroundLoop
 from portico_orchestrator.config import Settings
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.service import ExecutionService
@@ -35,7 +36,9 @@ _CLAIM_ONE = db.Query(
 _NEXT_DUE = db.Query("SELECT min(due_at) FROM orchestrator.timers")
 
 
-class TimerLoop:
+class TimerLoop(BackgroundLoop):
+    name = "timers"
+
     def __init__(
         self,
         service: ExecutionService,
@@ -43,24 +46,12 @@ class TimerLoop:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._pool: db.Pool | None = None  # set when started
+        super().__init__()
         self._service = service
         self._outbox = outbox
         self._settings = settings
         self._clock = clock
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self, pool: db.Pool | None) -> None:
-        self._pool = pool
-        self._task = asyncio.create_task(self._run(), name="timers")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def notify(self, due: list[datetime]) -> None:
         """A timer was written by this process: look again at when to wake."""

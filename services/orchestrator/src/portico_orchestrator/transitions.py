@@ -327,6 +327,22 @@ class Transitions:
                 entry = self.cache.put(execution_id, index)
         return row, entry
 
+    async def _load_live_node(
+        self, conn: Connection, execution_id: str, node_id: str, tenant_id: str | None = None
+    ) -> tuple[ExecutionRow, CachedExecution, NodeState] | None:
+        """The execution (locked) and one node's state; None when the execution is gone, is
+        another tenant's (if `tenant_id` is given), is over, or has no such node."""
+        loaded = await self._load(conn, execution_id)
+        if loaded is None:
+            return None
+        row, entry = loaded
+        state = row.states.get(node_id)
+        if tenant_id is not None and row.tenant_id != tenant_id:
+            return None
+        if row.status in TERMINAL_EXECUTION_STATUSES or state is None:
+            return None
+        return row, entry, state
+
     async def _save(self, conn: Connection, step: Step) -> Effects:
         return await repository.save_step(conn, step)
 

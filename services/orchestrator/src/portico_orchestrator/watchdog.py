@@ -12,13 +12,13 @@ the row lock and the re-check make the verdict once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from portico_contracts.messages import utcnow
 from portico_orchestrator import admission, db
+from portico_orchestrator.background import BackgroundLoop
 from portico_orchestrator.config import Settings
 from portico_orchestrator.metrics import Metrics
 from portico_orchestrator.service import ExecutionService
@@ -43,7 +43,9 @@ _CANDIDATES = db.Query(
 Apply = Callable[[Callable[[db.Connection], Awaitable[Effects]]], Awaitable[Effects]]
 
 
-class Watchdog:
+class Watchdog(BackgroundLoop):
+    name = "watchdog"
+
     def __init__(
         self,
         service: ExecutionService,
@@ -52,24 +54,12 @@ class Watchdog:
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
     ) -> None:
+        super().__init__()
         self._metrics = metrics
-        self._pool: db.Pool | None = None  # set when started
         self._service = service
         self._apply = apply
         self._settings = settings
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self, pool: db.Pool | None) -> None:
-        self._pool = pool
-        self._task = asyncio.create_task(self._run(), name="watchdog")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         while True:
