@@ -16,6 +16,7 @@ from portico_orchestrator.config import Settings
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.service import ExecutionService, Limits
 from portico_orchestrator.timers import TimerLoop
+from portico_orchestrator.unit_of_work import Deps
 from portico_orchestrator.watchdog import Watchdog
 
 logger = logging.getLogger("portico.orchestrator")
@@ -71,7 +72,7 @@ class Orchestrator:
         )
         self.outbox = Outbox(self.settings)
         self.timers = TimerLoop(self.service, self.outbox, self.settings)
-        self.deps = handlers.Deps(self.broker, self.engine, self.service, self.outbox, self.timers)
+        self.deps = Deps(self.broker, self.engine, self.service, self.outbox, self.timers)
         self.outbox.on_parked = self.deps.parked
         self.outbox.metrics = self.deps.metrics
         self.watchdog = Watchdog(

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import TypeVar
 
-import asyncpg
 from faststream.exceptions import NackMessage
-from faststream.rabbit import RabbitBroker
 from faststream.rabbit.message import RabbitMessage
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portico_contracts.broker import undecoded
 from portico_contracts.dead_letter import PermanentMessageError, dead_letter
@@ -46,120 +41,13 @@ from portico_contracts.topology import (
     RESULTS_EXCHANGE,
     RESULTS_QUEUE,
 )
-from portico_orchestrator import admission, db, dead_letters, retrying, views
-from portico_orchestrator.dead_letters import DeadLetter
-from portico_orchestrator.metrics import Metrics
-from portico_orchestrator.outbox import Outbox
-from portico_orchestrator.service import ExecutionService
-from portico_orchestrator.step import Effects, OutboxMessage
-from portico_orchestrator.timers import TimerLoop
+from portico_orchestrator import dead_letters, retrying, views
+from portico_orchestrator.unit_of_work import Deps, is_transient, sqlstate
 
 logger = logging.getLogger("portico.orchestrator.handlers")
-T = TypeVar("T")
-
 _QUERY = TypeAdapter[OrchestratorQuery](OrchestratorQuery)
-# Deadlocks, serialization failures, a full or restarting server: the message is fine.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P02", "57P03"})
-
-
 # PostgreSQL refuses a NUL character in text: the value came from the request.
 _NUL_IN_TEXT = "22021"
-
-
-def _sqlstate(exc: BaseException) -> str:
-    # asyncpg raises its own errors; SQLAlchemy (the read side) wraps them in `orig`.
-    return str(getattr(getattr(exc, "orig", exc), "sqlstate", "") or "")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure of the infrastructure, not of the message: worth trying again later.
-    The read side's SQLAlchemy errors wrap asyncpg's (`orig`) or flag a lost connection."""
-    if getattr(exc, "connection_invalidated", False):
-        return True
-    adapted = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of asyncpg's error
-    if isinstance(adapted, BaseException) and adapted is not exc:
-        return is_transient(adapted.__cause__ or adapted)
-    if isinstance(exc, asyncpg.PostgresError):
-        state = _sqlstate(exc)
-        return state in _TRANSIENT_SQLSTATES or state.startswith("08")
-    return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)
-
-
-@dataclass
-class Deps:
-    broker: RabbitBroker
-    engine: AsyncEngine  # the read side (views)
-    service: ExecutionService
-    outbox: Outbox
-    timers: TimerLoop
-    metrics: Metrics = field(default_factory=Metrics)
-    pool: db.Pool | None = None  # the hot path; opened before the broker starts consuming
-    _admitting: set[asyncio.Task[None]] = field(default_factory=set)
-
-    # How long a transaction is retried in-process while the database is unreachable before
-    # the message goes back to its queue (which counts toward the queue's delivery limit).
-    transient_retry_s: float = 120.0
-
-    async def transaction(self, work: Callable[[db.Connection], Awaitable[T]]) -> T:
-        """Run `work` in one transaction, committed here at the boundary. Infrastructure
-        failures (a database restart, a deadlock) are retried with backoff, holding on to
-        the message rather than giving it back."""
-        loop = asyncio.get_running_loop()
-        give_up_at = loop.time() + self.transient_retry_s
-        delay = 0.02
-        while True:
-            try:
-                async with db.transaction(self.pool) as conn:
-                    return await work(conn)
-            except Exception as exc:
-                if not is_transient(exc) or loop.time() + delay > give_up_at:
-                    raise
-                logger.warning("transaction failed (%r); retrying in %.2fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-
-    async def after_commit(self, effects: Effects) -> None:
-        self.service.committed(effects)
-        # Shielded: what committed must be published (or handed to the relay) even when this
-        # handler is cancelled (a broker connection lost mid-publish cancels its consumers);
-        # else the rows would stay owned by a live replica that never sends them.
-        await asyncio.shield(self.outbox.publish(effects.messages))
-        self.timers.notify(effects.timer_due)
-        if effects.finished and effects.tenant_id is not None:
-            # A place came free: let the tenant's queued executions in, off this message's path.
-            task = asyncio.create_task(self.admit_waiting(effects.tenant_id))
-            self._admitting.add(task)
-            task.add_done_callback(self._admitting.discard)
-
-    async def admit_waiting(self, tenant_id: str) -> None:
-        try:
-            async with db.connection(self.pool) as conn:
-                if not await admission.has_queued(conn, tenant_id):
-                    return
-            await self.apply(lambda conn: self.service.admit_queued(conn, tenant_id))
-        except Exception:
-            # The watchdog's sweep admits them later.
-            logger.exception("could not admit queued executions of tenant %s", tenant_id)
-
-    async def apply(self, work: Callable[[db.Connection], Awaitable[Effects]]) -> Effects:
-        """`work` in one transaction, then its effects."""
-        effects = await self.transaction(work)
-        await self.after_commit(effects)
-        return effects
-
-    async def dead_lettered(self, letter: DeadLetter) -> None:
-        self.metrics.dead_letter(letter.kind)
-        await self.apply(lambda conn: self.service.dead_lettered(conn, letter))
-
-    async def parked(self, parked: list[tuple[OutboxMessage, str]]) -> None:
-        """Outbox rows the relay gave up on: each becomes a dead letter (see dead_letters.py)."""
-        self.metrics.parked.inc(len(parked))
-        for message, reason in parked:
-            await self.dead_lettered(
-                dead_letters.from_outbox(
-                    message.body, message.exchange, message.routing_key, message.message_id, reason
-                )
-            )
 
 
 TRACE_HEADERS = ("traceparent", "tracestate")
@@ -269,7 +157,7 @@ def register(deps: Deps) -> None:
             if is_transient(exc):
                 reason = "the orchestrator's database is unreachable; try again shortly"
                 return RpcReply(error=RpcError(code="unavailable", message=reason))
-            if _sqlstate(exc) == _NUL_IN_TEXT:
+            if sqlstate(exc) == _NUL_IN_TEXT:
                 reason = "the request contains a NUL character, which no id or name can hold"
                 return RpcReply(error=RpcError(code="invalid_request", message=reason))
             logger.exception("query %s failed", request.op)
