@@ -44,6 +44,24 @@ async def test_retry_starts_a_new_execution_linked_to_the_old(alice: User) -> No
     await alice.client.post(f"/api/executions/{body['execution_id']}/cancel", json={})
 
 
+async def test_a_retry_under_an_idempotency_key_starts_once(alice: User) -> None:
+    workflow_id, execution_id = await _cancelled_execution(alice)
+    key = {"Idempotency-Key": f"retry-{uuid.uuid4()}"}
+    first = await alice.client.post(f"/api/executions/{execution_id}/retry", headers=key)
+    again = await alice.client.post(f"/api/executions/{execution_id}/retry", headers=key)
+    assert first.status_code == again.status_code == 202, (first.text, again.text)
+    assert first.json() == again.json()
+    page = await alice.client.get("/api/executions", params={"workflow_id": workflow_id})
+    retries = [e for e in page.json()["items"] if e.get("retry_of") == execution_id]
+    assert [e["id"] for e in retries] == [first.json()["execution_id"]]
+    await alice.client.post(f"/api/executions/{first.json()['execution_id']}/cancel", json={})
+
+    _, other = await _cancelled_execution(alice)
+    reused = await alice.client.post(f"/api/executions/{other}/retry", headers=key)
+    assert reused.status_code == 422, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+
+
 async def test_only_failed_or_cancelled_executions_are_retried(alice: User, bob: User) -> None:
     workflow_id = await create(alice, trigger_only_graph())
     succeeded = await run(alice, workflow_id)

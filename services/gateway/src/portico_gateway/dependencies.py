@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.requests import HTTPConnection
 from faststream.rabbit import RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,6 +23,7 @@ from portico_gateway.hub import StatusHub
 from portico_gateway.metrics import Metrics
 from portico_gateway.orchestrator_client import OrchestratorClient
 from portico_gateway.rate_limits import RateLimits
+from portico_gateway.runs import IDEMPOTENCY_HEADER
 from portico_gateway.security import PasswordHashing
 from portico_gateway.service import Principal
 
@@ -103,3 +104,20 @@ async def current_principal(request: Request, db: DB, state: State) -> Principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=IDEMPOTENCY_HEADER,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description=(
+            "Any unique string (1-255 visible ASCII characters, e.g. a UUID). Repeating a "
+            "request with the same key within 24 h returns the first answer and starts "
+            "nothing new; the same key with a different request is a 422. Run and retry "
+            "requests share one space of keys."
+        ),
+    ),
+]

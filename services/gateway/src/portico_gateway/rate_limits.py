@@ -1,8 +1,10 @@
 """Per-tenant, per-address and per-account rate limits, counted by the `limits` library.
 
-Counts live in this process's memory (sliding-window counters: two numbers per key, expired
-by the library), so they are per gateway replica and start afresh on restart; a shared store
-(Redis) would make them global, at the price of another service to run.
+Counts live in this process's memory (moving windows: the times of the requests still inside
+the window, at most the limit's amount per key, expired by the library), so they are per
+gateway replica and start afresh on restart; a shared store (Redis) would make them global, at
+the price of another service to run. A moving window is exact: a fixed or approximated window
+lets a burst through twice around a window's edge.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from enum import Enum
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from portico_gateway.config import Settings
 from portico_gateway.errors import RateLimitedError
@@ -45,7 +47,7 @@ def _rules(settings: Settings) -> dict[Rule, list[RateLimitItem]]:
 class RateLimits:
     def __init__(self, settings: Settings) -> None:
         self._rules = _rules(settings)
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def hit(self, rule: Rule, key: str) -> None:
         """Count one request against every limit of `rule` for `key`; RateLimitedError when

@@ -13,8 +13,10 @@ import asyncio
 import hashlib
 import json
 import logging
+import uuid
 from datetime import timedelta
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portico_contracts.messages import StartExecution
@@ -23,7 +25,7 @@ from portico_gateway import workflow_service as workflows
 from portico_gateway.errors import PorticoError
 from portico_gateway.models import IdempotencyKey
 from portico_gateway.orchestrator_client import OrchestratorClient
-from portico_gateway.schemas import RunAccepted, RunRequest
+from portico_gateway.schemas import RetryAccepted, RunAccepted, RunRequest
 from portico_gateway.service import Principal, utcnow
 
 logger = logging.getLogger("portico.gateway.runs")
@@ -55,6 +57,39 @@ def accepted(command: StartExecution) -> RunAccepted:
     )
 
 
+async def _claim_key(
+    db: AsyncSession,
+    principal: Principal,
+    key: str,
+    asked: str,
+    execution_id: str,
+    answer: BaseModel,
+    ttl_s: int,
+) -> IdempotencyKey | None:
+    """Store `key` for this request (`asked` is its fingerprint) with its answer; None when
+    it is new, else the first request's record, which must have asked the same."""
+    now = utcnow()
+    wanted = IdempotencyKey(
+        tenant_id=principal.tenant_id,
+        key=key,
+        fingerprint=asked,
+        execution_id=execution_id,
+        response=answer.model_dump(mode="json"),
+        created_at=now,
+    )
+    held = await repo.claim_idempotency_key(db, wanted, now - timedelta(seconds=ttl_s))
+    if held is wanted:
+        return None
+    if held.fingerprint != wanted.fingerprint:
+        raise IdempotencyKeyReusedError(
+            f"the {IDEMPOTENCY_HEADER} {key!r} was used for a different request (another "
+            f"workflow, execution or body) in the last {_span(ttl_s)}; send a new key for a "
+            "new request",
+            details=[{"field": f"header.{IDEMPOTENCY_HEADER}", "message": "already used"}],
+        )
+    return held
+
+
 async def _claim(
     db: AsyncSession,
     principal: Principal,
@@ -64,25 +99,11 @@ async def _claim(
     ttl_s: int,
 ) -> tuple[StartExecution, RunAccepted]:
     """The command to send and the answer to give: this request's, or the key's first one."""
-    now = utcnow()
     answer = accepted(command)
-    wanted = IdempotencyKey(
-        tenant_id=principal.tenant_id,
-        key=key,
-        fingerprint=fingerprint(command.workflow_id, request),
-        execution_id=command.execution_id,
-        response=answer.model_dump(mode="json"),
-        created_at=now,
-    )
-    held = await repo.claim_idempotency_key(db, wanted, now - timedelta(seconds=ttl_s))
-    if held is wanted:
+    asked = fingerprint(command.workflow_id, request)
+    held = await _claim_key(db, principal, key, asked, command.execution_id, answer, ttl_s)
+    if held is None:
         return command, answer
-    if held.fingerprint != wanted.fingerprint:
-        raise IdempotencyKeyReusedError(
-            f"the {IDEMPOTENCY_HEADER} {key!r} was used for a different request (another "
-            f"workflow or body) in the last {_span(ttl_s)}; send a new key for a new request",
-            details=[{"field": f"header.{IDEMPOTENCY_HEADER}", "message": "already used"}],
-        )
     first = RunAccepted.model_validate(held.response)
     repeat = await workflows.prepare_repeat(db, principal, first, request)
     return repeat, first
@@ -105,6 +126,29 @@ async def start_run(
     # idle in a transaction for the length of an RPC, and the key is stored first.
     await db.commit()
     await orchestrator.start_execution(command)
+    return answer
+
+
+async def start_retry(
+    db: AsyncSession,
+    orchestrator: OrchestratorClient,
+    principal: Principal,
+    execution_id: str,
+    idempotency_key: str | None,
+    ttl_s: int,
+) -> RetryAccepted:
+    """Ask for a retry of `execution_id`. Under a key already used for it, the same retry is
+    asked for again (same new execution id), which the orchestrator starts only once."""
+    answer = RetryAccepted(execution_id=str(uuid.uuid4()), retry_of=execution_id)
+    if idempotency_key is not None:
+        asked = hashlib.sha256(json.dumps({"retry_of": execution_id}).encode()).hexdigest()
+        held = await _claim_key(
+            db, principal, idempotency_key, asked, answer.execution_id, answer, ttl_s
+        )
+        if held is not None:
+            answer = RetryAccepted.model_validate(held.response)
+    await db.commit()  # the key is stored before the orchestrator is asked
+    await orchestrator.retry_execution(principal.tenant_id, execution_id, answer.execution_id)
     return answer
 
 

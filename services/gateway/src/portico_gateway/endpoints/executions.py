@@ -7,7 +7,6 @@ no reply → 503).
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -19,7 +18,8 @@ from portico_contracts.queries import (
     ExecutionSummary,
     ListExecutions,
 )
-from portico_gateway.dependencies import DB, CurrentPrincipal, State
+from portico_gateway import runs
+from portico_gateway.dependencies import DB, CurrentPrincipal, IdempotencyKeyHeader, State
 from portico_gateway.json_safety import ID_PATTERN
 from portico_gateway.rate_limits import Rule
 from portico_gateway.schemas import CancelRequest, RetryAccepted
@@ -86,12 +86,20 @@ async def cancel_execution(
     },
 )
 async def retry_execution(
-    execution_id: ExecutionId, db: DB, principal: CurrentPrincipal, state: State
+    execution_id: ExecutionId,
+    db: DB,
+    principal: CurrentPrincipal,
+    state: State,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RetryAccepted:
     """Run a failed or cancelled execution again as a new one, linked to it by `retry_of`:
     nodes that succeeded keep their outputs, the failed and unfinished ones run again."""
     await state.rate_limits.hit(Rule.RUN, principal.tenant_id)
-    await db.commit()
-    new_id = str(uuid.uuid4())
-    await state.orchestrator.retry_execution(principal.tenant_id, execution_id, new_id)
-    return RetryAccepted(execution_id=new_id, retry_of=execution_id)
+    return await runs.start_retry(
+        db,
+        state.orchestrator,
+        principal,
+        execution_id,
+        idempotency_key,
+        state.settings.idempotency_ttl_s,
+    )

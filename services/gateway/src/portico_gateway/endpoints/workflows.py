@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from portico_gateway import runs
 from portico_gateway import workflow_service as workflows
-from portico_gateway.dependencies import DB, CurrentPrincipal, State
+from portico_gateway.dependencies import DB, CurrentPrincipal, IdempotencyKeyHeader, State
 from portico_gateway.errors import InvalidRequestError
 from portico_gateway.rate_limits import Rule
-from portico_gateway.runs import IDEMPOTENCY_HEADER
 from portico_gateway.schemas import (
     MAX_VERSION,
     RunAccepted,
@@ -137,22 +136,6 @@ async def export_workflow(
 ) -> WorkflowExport:
     """The latest version as a portable document that `POST /api/workflows/import` accepts."""
     return await workflows.export_workflow(db, principal, workflow_id)
-
-
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias=IDEMPOTENCY_HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=r"^[!-~]+$",
-        description=(
-            "Any unique string (1-255 visible ASCII characters, e.g. a UUID). Repeating a "
-            "request with the same key within 24 h returns the first answer and starts "
-            "nothing new; the same key with a different request is a 422."
-        ),
-    ),
-]
 
 
 @router.post(
