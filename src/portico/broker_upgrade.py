@@ -1,11 +1,11 @@
 """Bring RabbitMQ's work queues to the shape the services declare, keeping their messages.
 
-Work queues became quorum queues with a delivery limit (see portico_contracts.topology).
-RabbitMQ refuses to re-declare an existing queue with other arguments, so a broker that
-still holds the classic queues of an earlier Portico would stop every service at start-up.
-`upgrade_queues` (run by `portico migrate` and `portico up`, with the services stopped)
-moves each such queue's messages aside into a temporary quorum queue, replaces the queue, and
-moves them back. A queue that already has the right shape is left alone.
+RabbitMQ refuses to re-declare an existing queue with other arguments (another type, no
+dead-letter exchange), so a broker holding the queues of a Portico that declared them
+differently would stop every service at start-up. `upgrade_queues` (run by `portico migrate`
+and `portico up`, with the services stopped) moves each such queue's messages aside into a
+temporary queue, replaces the queue, and moves them back. A queue that already has the right
+shape is left alone.
 """
 
 from __future__ import annotations
@@ -88,12 +88,13 @@ async def _upgrade_one(
         pass  # it exists with other arguments: an earlier version's classic queue
     holding = f"{queue.name}.upgrading"
     async with connection.channel(publisher_confirms=True) as channel:
-        await channel.declare_queue(holding, durable=True, arguments={"x-queue-type": "quorum"})
+        await channel.declare_queue(holding, durable=True)
         moved = await _move(channel, queue.name, holding)
         # if_unused: a service still consuming it means it is not stopped; better to stop here.
         await channel.queue_delete(queue.name, if_unused=True)
     # A fresh channel: RabbitMQ 3.10 channels remember a queue's old type by its name, and
-    # publishing to the new queue on the same channel closes the connection.
+    # publishing to a re-created queue of another type on the same channel closes the
+    # connection.
     async with connection.channel(publisher_confirms=True) as channel:
         await _declare(channel, queue, exchange)
         await _move(channel, holding, queue.name)
@@ -110,7 +111,7 @@ async def upgrade_queues(amqp_url: str) -> dict[str, int]:
             moved = await _upgrade_one(connection, queue, exchange)
             if moved is not None:
                 upgraded[queue.name] = moved
-                logger.info("queue %s is now a quorum queue (%d messages kept)", queue.name, moved)
+                logger.info("queue %s re-declared (%d messages kept)", queue.name, moved)
     finally:
         await connection.close()
     return upgraded

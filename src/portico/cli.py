@@ -33,7 +33,7 @@ def _migrate(settings: LauncherSettings) -> None:
     done = upgrade_all(settings.database_url)
     print(f"migrations applied: {', '.join(done) or 'none'}")
     for queue, kept in upgrade(settings.amqp_url).items():
-        print(f"queue {queue} upgraded to a quorum queue ({kept} messages kept)")
+        print(f"queue {queue} re-declared as this version declares it ({kept} messages kept)")
 
 
 def _preflight_or_exit(settings: LauncherSettings) -> None:

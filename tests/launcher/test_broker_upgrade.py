@@ -1,4 +1,5 @@
-"""An earlier version's classic work queues become quorum queues, their messages kept."""
+"""A work queue declared otherwise (here: without its dead-letter exchange) is re-declared as
+the services declare it, its messages kept."""
 
 from __future__ import annotations
 
@@ -26,11 +27,11 @@ def vhost() -> Iterator[str]:
     _rabbitmqctl("delete_vhost", name)
 
 
-async def test_classic_queues_are_replaced_and_keep_their_messages(vhost: str) -> None:
+async def test_queues_of_another_shape_are_replaced_and_keep_their_messages(vhost: str) -> None:
     connection = await aio_pika.connect_robust(vhost)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        old = await channel.declare_queue("executor.http", durable=True)
+        old = await channel.declare_queue("executor.http", durable=True)  # no DLX
         for index in range(3):
             await channel.default_exchange.publish(
                 aio_pika.Message(f"m{index}".encode(), message_id=f"id{index}"),

@@ -8,10 +8,19 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+from faststream import AckPolicy
+from faststream.rabbit import RabbitBroker, RabbitMessage
 
+from portico_contracts.broker import undecoded
+from portico_contracts.dead_letter import DeadLetterMiddleware
 from portico_contracts.graph import Node
 from portico_contracts.queries import AttemptStatus, ListDeadLetters
-from portico_contracts.topology import DELIVERY_LIMIT, NODES_EXCHANGE, executor_queue
+from portico_contracts.topology import (
+    DELIVERIES_HEADER,
+    DELIVERY_LIMIT,
+    NODES_EXCHANGE,
+    executor_queue,
+)
 from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.service import Limits
 from tests.orchestrator.conftest import Running
@@ -98,22 +107,18 @@ async def test_the_watchdog_timeout_follows_the_retry_policy(
 
 
 async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus) -> None:
-    """A node.ready that crashes every consumer that takes it (here: given back each time)
-    leaves the queue after DELIVERY_LIMIT deliveries and fails its node with the reason."""
+    """A node.ready that its consumer never settles (here: gives back each time, as a crash
+    does) comes back DELIVERY_LIMIT times at most, then is dead-lettered and fails its node."""
     spec = executor_queue("test.poison")
-    connection = await aio_pika.connect_robust(bus.amqp_url)
-    channel = await connection.channel()
-    queue = await channel.declare_queue(spec.name, durable=True, arguments=spec.arguments)
-    exchange = await channel.get_exchange(NODES_EXCHANGE.name)
-    await queue.bind(exchange, spec.routing())
-    deliveries = 0
+    deliveries: list[int] = []
+    consumer = RabbitBroker(bus.amqp_url, middlewares=[DeadLetterMiddleware], logger=None)
 
-    async def crash(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        nonlocal deliveries
-        deliveries += 1
+    @consumer.subscriber(spec, NODES_EXCHANGE, ack_policy=AckPolicy.MANUAL, decoder=undecoded)
+    async def crash(message: RabbitMessage) -> None:
+        deliveries.append(int(message.headers.get(DELIVERIES_HEADER, 0)))
         await message.nack(requeue=True)
 
-    await queue.consume(crash)
+    await consumer.start()
     try:
         tenant = new_id("tenant")
         graph = make_graph([TRIGGER, {"id": "a", "type": "test.poison"}], [("t", "a")])
@@ -122,19 +127,22 @@ async def test_a_poison_node_ready_is_dead_lettered_and_fails_its_node(bus: Bus)
         assert execution["status"] == "failed"
         error = runs_by_node(execution)["a"]["error"]
         assert error["type"] == "DeadLettered"
-        assert "delivered too many times" in error["message"]
-        assert deliveries == DELIVERY_LIMIT + 1
+        assert "without being settled" in error["message"]
+        assert deliveries == list(range(DELIVERY_LIMIT))
         reply = await bus.rpc(ListDeadLetters(tenant_id=tenant, execution_id=command.execution_id))
         assert reply.result is not None
         [letter] = reply.result["items"]
         assert letter["node_id"] == "a"
         assert letter["routing_key"] == "node.ready.test.poison"
-        assert "delivered too many times" in letter["reason"]
+        assert "without being settled" in letter["reason"]
         other = await bus.rpc(ListDeadLetters(tenant_id=new_id("tenant")))
         assert other.result == {"items": [], "next_cursor": None}
     finally:
-        await queue.delete(if_unused=False, if_empty=False)
-        await connection.close()
+        await consumer.stop()
+        connection = await aio_pika.connect_robust(bus.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(spec.name)
 
 
 async def test_dead_letters_are_counted_by_kind(orchestrator: Running) -> None:

@@ -3,6 +3,13 @@
 `DeadLetterMiddleware` catches a message that fails validation (or a handler's
 `PermanentMessageError`), republishes it unchanged to `portico.dlx` with the reason in the
 `x-portico-error` header, and acks it, so the consumer keeps serving the next message.
+
+It also bounds poison messages: one that crashes every consumer taking it comes back from
+RabbitMQ flagged `redelivered`. Such a delivery is not run; a copy carrying how often it came
+back (`x-portico-deliveries`) is queued in its place and the original acked, so the count
+survives the next crash. At `DELIVERY_LIMIT` the message is dead-lettered instead. This costs
+nothing until a delivery comes back. (A crash between queueing the copy and acking the
+original leaves both: consumers treat a counted copy as a possible repeat anyway.)
 """
 
 from __future__ import annotations
@@ -15,7 +22,12 @@ from faststream import BaseMiddleware
 from faststream.message import StreamMessage
 from pydantic import ValidationError
 
-from portico_contracts.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_REASON_HEADER
+from portico_contracts.topology import (
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_REASON_HEADER,
+    DELIVERIES_HEADER,
+    DELIVERY_LIMIT,
+)
 
 logger = logging.getLogger("portico.dead_letter")
 
@@ -33,8 +45,44 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+def _deliveries(headers: dict[str, Any]) -> int:
+    count = headers.get(DELIVERIES_HEADER, 0)
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
+    """A delivery that came back unsettled: queue a counted copy in its place, or give up."""
+    raw = msg.raw_message
+    headers = dict(getattr(raw, "headers", None) or {})
+    deliveries = _deliveries(headers) + 1
+    if deliveries >= DELIVERY_LIMIT:
+        reason = (
+            f"delivered {deliveries + 1} times without being settled: it crashed (or stalled) "
+            "its consumer every time"
+        )
+        await dead_letter(broker, msg, reason)
+        return
+    headers[DELIVERIES_HEADER] = deliveries
+    await broker.publish(
+        msg.body,
+        exchange=getattr(raw, "exchange", "") or "",
+        routing_key=getattr(raw, "routing_key", "") or "",
+        headers=headers,
+        content_type=msg.content_type,
+        persist=True,
+        message_id=msg.message_id,
+        correlation_id=msg.correlation_id,
+        reply_to=msg.reply_to,
+    )
+    await msg.ack()
+    logger.warning("message %s came back unsettled (%d so far)", msg.message_id, deliveries)
+
+
 class DeadLetterMiddleware(BaseMiddleware):
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        if getattr(msg.raw_message, "redelivered", False):
+            await requeue_counted(self.context.get("broker"), msg)
+            return None
         try:
             return await call_next(msg)
         except (ValidationError, PermanentMessageError, UnicodeDecodeError, JSONDecodeError) as exc:

@@ -12,10 +12,11 @@ into a dead-lettered (and acked) message.
 Delivery is at least once (the orchestrator's outbox may publish a NodeReady twice), so a
 message id this process is running, or has answered for good, is acked and dropped: the
 repeat would only redo side effects (a second POST) for a result the orchestrator ignores.
-That is per process; across replicas, a delivery RabbitMQ flags as redelivered (its first
-consumer died holding it), or one the orchestrator's outbox relay sent (its writer may have
-sent it too), of a node type with side effects is run only if the orchestrator says its
-attempt still awaits a result (attempts.py). Pure node types are simply redone.
+That is per process; across replicas, a delivery that came back from a consumer that died
+holding it (re-queued with a count by DeadLetterMiddleware), or one the orchestrator's outbox
+relay sent (its writer may have sent it too), of a node type with side effects is run only if
+the orchestrator says its attempt still awaits a result (attempts.py). Pure node types are
+simply redone.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from faststream.rabbit import RabbitMessage
 from faststream.rabbit.publisher import RabbitPublisher
 
 from portico_contracts.messages import NodeReady
-from portico_contracts.topology import RELAYED_HEADER
+from portico_contracts.topology import may_be_a_repeat
 from portico_executors.attempts import AttemptChecker
 from portico_executors.errors import Interrupted
 from portico_executors.service import ExecutorService
@@ -92,7 +93,7 @@ def make_node_ready_handler(
             recent.in_flight.discard(ready.message_id)
 
     async def _settled_elsewhere(msg: RabbitMessage, ready: NodeReady) -> bool:
-        maybe_repeat = msg.raw_message.redelivered or bool(msg.headers.get(RELAYED_HEADER))
+        maybe_repeat = may_be_a_repeat(bool(msg.raw_message.redelivered), msg.headers)
         if not maybe_repeat or not service.has_side_effects(ready.node_type):
             return False
         return not await checker.awaiting(ready)

@@ -36,6 +36,7 @@ from portico_contracts.topology import (
     COMMAND_START_QUEUE,
     COMMANDS_EXCHANGE,
     DEAD_LETTER_EXCHANGE,
+    DELIVERIES_HEADER,
     ORCHESTRATOR_DEAD_LETTERS_QUEUE,
     ORCHESTRATOR_RPC_QUEUE,
     RESULTS_EXCHANGE,
@@ -61,15 +62,16 @@ def trace_of(message: RabbitMessage) -> dict[str, str] | None:
 
 @asynccontextmanager
 async def requeue_or_park(message: RabbitMessage) -> AsyncIterator[None]:
-    """When handling fails: an infrastructure failure (database down, say) puts the message
-    back after a pause, however often; any other error (a bug) gets one redelivery and is then
-    dead-lettered, so it cannot loop forever."""
+    """When handling fails: an infrastructure failure (the database down for longer than the
+    in-process retries) puts the message back after a pause, counted towards its delivery
+    limit; any other error (a bug) gets one more try and is then dead-lettered, so it cannot
+    loop forever."""
     try:
         yield
     except (PermanentMessageError, ValidationError, NackMessage):
         raise
     except Exception as exc:
-        if not is_transient(exc) and message.raw_message.redelivered:
+        if not is_transient(exc) and DELIVERIES_HEADER in message.headers:
             raise PermanentMessageError(f"failed twice: {exc!r}") from exc
         logger.warning("message %s failed (%r); requeueing it", message.message_id, exc)
         await asyncio.sleep(1.0)
