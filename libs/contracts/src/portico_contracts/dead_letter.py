@@ -75,6 +75,9 @@ async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
         reply_to=msg.reply_to,
     )
     await msg.ack()
+    # The copy answers a waiting caller; this delivery must not (FastStream would send an
+    # empty reply, which the caller could not read).
+    msg.reply_to = ""
     logger.warning("message %s came back unsettled (%d so far)", msg.message_id, deliveries)
 
 
