@@ -14,6 +14,7 @@ original leaves both: consumers treat a counted copy as a possible repeat anyway
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from json import JSONDecodeError
 from typing import Any
@@ -30,6 +31,7 @@ from portico_contracts.topology import (
 )
 
 logger = logging.getLogger("portico.dead_letter")
+RETRY_PAUSE_S = 1.0
 
 
 class PermanentMessageError(Exception):
@@ -63,17 +65,26 @@ async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
         await dead_letter(broker, msg, reason)
         return
     headers[DELIVERIES_HEADER] = deliveries
-    await broker.publish(
-        msg.body,
-        exchange=getattr(raw, "exchange", "") or "",
-        routing_key=getattr(raw, "routing_key", "") or "",
-        headers=headers,
-        content_type=msg.content_type,
-        persist=True,
-        message_id=msg.message_id,
-        correlation_id=msg.correlation_id,
-        reply_to=msg.reply_to,
-    )
+    try:
+        await broker.publish(
+            msg.body,
+            exchange=getattr(raw, "exchange", "") or "",
+            routing_key=getattr(raw, "routing_key", "") or "",
+            headers=headers,
+            content_type=msg.content_type,
+            persist=True,
+            message_id=msg.message_id,
+            correlation_id=msg.correlation_id,
+            reply_to=msg.reply_to,
+        )
+    except Exception as exc:
+        # The broker is in trouble (this delivery came back for a reason): give the message
+        # back after a pause rather than hold it unsettled, or reject it into the dead letters.
+        logger.warning("could not re-queue message %s (%r); giving it back", msg.message_id, exc)
+        await asyncio.sleep(RETRY_PAUSE_S)
+        await msg.nack()  # RabbitMQ's nack requeues by default
+        msg.reply_to = ""
+        return
     await msg.ack()
     # The copy answers a waiting caller; this delivery must not (FastStream would send an
     # empty reply, which the caller could not read).
