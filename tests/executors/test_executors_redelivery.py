@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from portico_contracts.messages import NodeReady
+from portico_contracts.queries import AttemptStatus, RpcReply
 from portico_contracts.topology import RELAYED_HEADER, executor_queue
 from portico_executors.app import running
+from portico_executors.attempts import OrchestratorRpc
 from portico_executors.config import Settings
 from portico_orchestrator.app import Orchestrator
 from portico_orchestrator.config import Settings as OrchestratorSettings
@@ -217,3 +219,34 @@ async def test_a_relayed_copy_of_an_answered_side_effect_is_dropped(
         await asyncio.sleep(0.3)
     assert effects_of(command.execution_id) == [f"{command.execution_id}:post:1"]
     assert node_client.result_counts[ready.message_id] == 0
+
+
+async def test_many_questions_at_once_each_get_their_own_answer(
+    amqp_url: str, bus: Bus, http_base: str
+) -> None:
+    """After a crash, dozens of redelivered side effects ask at once; a question given up on
+    must not disturb the others (nor the channel the results go out on)."""
+    command, _ = await bus.start(side_effect_graph(http_base), "tenant-r4")
+    await bus.ready(command.execution_id)  # attempt 1 of `post` now awaits its result
+
+    def question(attempt: int) -> bytes:
+        return (
+            AttemptStatus(
+                tenant_id="tenant-r4",
+                execution_id=command.execution_id,
+                node_id="post",
+                attempt=attempt,
+            )
+            .model_dump_json()
+            .encode()
+        )
+
+    rpc = OrchestratorRpc(amqp_url)
+    try:
+        with pytest.raises(TimeoutError):
+            await rpc.ask(question(1), 0.001)
+        answers = await asyncio.gather(*(rpc.ask(question(1 + i % 2), 5) for i in range(40)))
+        awaiting = [RpcReply.model_validate_json(a).result for a in answers]
+        assert awaiting == [{"awaiting": i % 2 == 0} for i in range(40)]
+    finally:
+        await rpc.close()

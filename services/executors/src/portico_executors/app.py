@@ -25,7 +25,7 @@ from portico_contracts.topology import (
     RESULTS_QUEUE,
     executor_queue,
 )
-from portico_executors.attempts import AttemptChecker, broker_ask
+from portico_executors.attempts import AttemptChecker, OrchestratorRpc
 from portico_executors.config import Settings
 from portico_executors.handlers import RecentMessages, make_node_ready_handler
 from portico_executors.http_guard import HostPolicy, guarded_client
@@ -35,7 +35,9 @@ from portico_executors.service import ExecutorService
 broker_logger = logging.getLogger("portico.executors.broker")
 
 
-def build_broker(settings: Settings, service: ExecutorService) -> RabbitBroker:
+def build_broker(
+    settings: Settings, service: ExecutorService, rpc: OrchestratorRpc
+) -> RabbitBroker:
     broker = RabbitBroker(
         settings.amqp_url,
         # Results must reach a queue: an unroutable result raises instead of vanishing.
@@ -53,7 +55,7 @@ def build_broker(settings: Settings, service: ExecutorService) -> RabbitBroker:
     publisher = broker.publisher(exchange=RESULTS_EXCHANGE, routing_key=NODE_RESULT, persist=True)
     recent = RecentMessages()  # one per process: NodeReady ids are unique across types
     checker = AttemptChecker(
-        broker_ask(broker), settings.attempt_check_window_s, settings.attempt_check_timeout_s
+        rpc.ask, settings.attempt_check_window_s, settings.attempt_check_timeout_s
     )
     for node_type in settings.types:
         subscriber = broker.subscriber(
@@ -107,7 +109,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         sandbox_pool(settings) as sandbox,
     ):
         service = ExecutorService(settings, http, sandbox)
-        broker = build_broker(settings, service)
+        rpc = OrchestratorRpc(settings.amqp_url)  # connects on its first question
+        broker = build_broker(settings, service, rpc)
         await broker.connect()
         try:
             await declare_topology(broker, settings)
@@ -118,3 +121,4 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             # graceful_timeout_s) before the channel closes and returns what is left.
             service.shutdown.set()
             await broker.stop()
+            await rpc.close()

@@ -21,7 +21,8 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 
-from faststream.rabbit import RabbitBroker
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
 
 from portico_contracts.messages import NodeReady
@@ -41,29 +42,62 @@ class NoAnswerError(Exception):
     """The orchestrator gave no usable answer to one question."""
 
 
-def broker_ask(broker: RabbitBroker) -> AskFunction:
-    """Ask over `orchestrator.rpc` with FastStream's request/reply (direct reply-to)."""
+class OrchestratorRpc:
+    """Questions to `orchestrator.rpc` on a connection of our own, answered into a private
+    exclusive queue and matched by correlation id. Any number may be in flight, a late answer
+    finds nobody waiting and is dropped, and nothing here can close the channel the results
+    are published on (FastStream's direct reply-to request, cancelled by a timeout, left its
+    reply consumer behind, and the next request closed that shared channel)."""
 
-    async def ask(body: bytes, timeout_s: float) -> bytes:
+    def __init__(self, amqp_url: str) -> None:
+        self._url = amqp_url
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._reply_queue = f"executor.rpc-replies.{uuid.uuid4().hex}"
+        self._waiting: dict[str, asyncio.Future[bytes]] = {}
+        self._opening = asyncio.Lock()
+
+    async def _open(self) -> AbstractChannel:
+        async with self._opening:
+            if self._channel is None:
+                self._connection = await aio_pika.connect_robust(self._url)
+                channel = await self._connection.channel()
+                queue = await channel.declare_queue(
+                    self._reply_queue, exclusive=True, auto_delete=True
+                )
+                await queue.consume(self._on_reply, no_ack=True)
+                self._channel = channel
+            return self._channel
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        waiting = self._waiting.get(message.correlation_id or "")
+        if waiting is not None and not waiting.done():
+            waiting.set_result(message.body)
+
+    async def ask(self, body: bytes, timeout_s: float) -> bytes:
+        channel = await self._open()
         correlation_id = uuid.uuid4().hex
-        # FastStream bounds the publish and the wait, but not its wait for the lock it holds
-        # around every request: bound the whole call.
-        async with asyncio.timeout(timeout_s):
-            reply = await broker.request(
+        answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiting[correlation_id] = answer
+        try:
+            question = aio_pika.Message(
                 body,
-                queue=ORCHESTRATOR_RPC_QUEUE_NAME,
-                timeout=timeout_s,
-                correlation_id=correlation_id,
                 content_type="application/json",
+                correlation_id=correlation_id,
+                reply_to=self._reply_queue,
                 expiration=timeout_s,  # nobody waits for it after that: let it die unread
             )
-        # A reply that arrives after its caller gave up may reach the next caller instead.
-        if reply.correlation_id != correlation_id:
-            raise NoAnswerError("a reply to an earlier question arrived")
-        body_bytes: bytes = reply.body
-        return body_bytes
+            await channel.default_exchange.publish(
+                question, routing_key=ORCHESTRATOR_RPC_QUEUE_NAME, timeout=timeout_s
+            )
+            return await asyncio.wait_for(answer, timeout_s)
+        finally:
+            self._waiting.pop(correlation_id, None)
 
-    return ask
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = self._channel = None
 
 
 def _awaiting(body: bytes) -> bool:
