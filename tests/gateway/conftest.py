@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import websockets
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 
+from bench.stack import stop_processes
 from portico_gateway.app import create_app
 from portico_gateway.config import Settings
 
@@ -237,12 +239,7 @@ def gateway_process(infra: Any, tmp_path: Path, env: dict[str, str]) -> Iterator
             time.sleep(0.1)
         yield gateway
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], signal.SIGTERM, timeout_s=15)
 
 
 def _answers(base_url: str) -> bool:
@@ -353,12 +350,7 @@ def orchestrator(
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], signal.SIGTERM, timeout_s=15)
 
 
 @pytest.fixture

@@ -210,17 +210,17 @@ class Outbox:
             )
         return sent, failed
 
-    def _oversized(self, message: OutboxMessage) -> str | None:
+    def _oversized(self, body: bytes) -> str | None:
         """Why the broker would refuse this message (closing our channel with it), if so."""
-        size, limit = len(message.body.encode()), self._settings.max_message_bytes
+        size, limit = len(body), self._settings.max_message_bytes
         if size <= limit:
             return None
         return f"message of {size} bytes is over the limit of {limit} (PORTICO_MAX_MESSAGE_BYTES)"
 
     async def _publish_one(self, message: OutboxMessage, relayed: bool) -> bool:
-        if (reason := self._oversized(message)) is not None:
+        body = message.body.encode()  # once: the size check and the publish share it
+        if (reason := self._oversized(body)) is not None:
             raise ValueError(reason)
-        body = message.body.encode()
         exchange = self._exchanges[message.exchange]
         # A node.ready nobody can receive (no executor queue for its type yet) must not be
         # lost: it comes back as a return, and the row stays for the relay to try again.
@@ -264,7 +264,7 @@ class Outbox:
             messages: list[Row] = []
             for row in rows:
                 item = (row["id"], _message(row))
-                reason = self._oversized(item[1])
+                reason = self._oversized(item[1].body.encode())
                 if reason is None and row["attempts"] >= self._settings.outbox_max_attempts:
                     reason = f"not published after {row['attempts']} attempts: {row['last_error']}"
                 if reason is None:
