@@ -1,10 +1,10 @@
 """What a dead-lettered message was about, read from whatever is left of it.
 
-A dead letter reaches the orchestrator two ways: RabbitMQ gave up on it (a consumer refused it
-with `x-portico-error`, or it was delivered `DELIVERY_LIMIT` times without being settled, which
-RabbitMQ records in `x-first-death-reason`), or our own outbox parked a row it could never
-publish. Either way the message may be broken, so nothing here trusts its shape: fields are
-picked out when present and valid, and the rest stays unknown.
+A dead letter reaches the orchestrator from the broker, when a consumer gave up on it (it
+refused it, or it came back `DELIVERY_LIMIT` times unsettled; either way with
+`x-portico-error`) or RabbitMQ did (`x-first-death-reason`), or from our own outbox, which
+parked a row it could never publish. Either way the message may be broken, so nothing here
+trusts its shape: fields are picked out when present and valid, and the rest stays unknown.
 """
 
 from __future__ import annotations
@@ -73,13 +73,11 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
 
 
 def _reason(headers: Mapping[str, Any]) -> str:
+    """Ours (a consumer refused it, or it came back too often), else RabbitMQ's own."""
     ours = _header(headers, DEAD_LETTER_REASON_HEADER)
     if ours:
         return ours
     rabbit = _header(headers, "x-first-death-reason")
-    if rabbit == "delivery_limit":
-        queue = _header(headers, "x-first-death-queue") or "its queue"
-        return f"delivered too many times without being processed (crashed its consumer in {queue})"
     return f"dead-lettered by RabbitMQ: {rabbit}" if rabbit else "dead-lettered (no reason given)"
 
 
@@ -111,7 +109,9 @@ def from_broker(
         node_id=_text(fields.get("node_id")),
         attempt=_attempt(fields.get("attempt")),
         body_excerpt=_excerpt(body),
-        headers={k: str(v)[:500] for k, v in list(headers.items())[:30] if k != "x-death"},
+        headers={
+            k: (_header(headers, k) or "")[:500] for k in list(headers)[:30] if k != "x-death"
+        },
     )
 
 
