@@ -189,6 +189,15 @@ def _node_problems(node: Node) -> list[GraphProblem]:
                 message=f"node '{node.id}': {path}: {reason}",
             )
         )
+    if node.credential_id and not node_type.credential_types:
+        problems.append(
+            GraphProblem(
+                code="unexpected_credential",
+                node_id=node.id,
+                field="credential_id",
+                message=f"node '{node.id}': a {node.type} node takes no credential; remove it",
+            )
+        )
     if node_type.needs_credential and not node.credential_id:
         problems.append(
             GraphProblem(

@@ -157,3 +157,22 @@ class StatusEvent(Message):
     attempt: int | None = None
     output: Any = None
     error: NodeError | None = None
+
+
+class NodeProgress(Message):
+    """Partial output of a running node (an AI node's text as it streams), for live viewers.
+
+    Published by the executor straight to the status exchange under `progress_key`, not
+    persisted and without a `seq`: a viewer that misses some still gets the whole output
+    in `node.succeeded`. `index` counts the chunks of one attempt from 0, so a viewer can
+    spot a gap; `text` is the chunk, appended in order it rebuilds the text so far.
+    """
+
+    type: Literal["node.progress"] = "node.progress"
+    execution_id: str
+    workflow_id: str
+    node_id: str
+    attempt: int = Field(ge=1)
+    index: int = Field(ge=0)
+    text: str
+    at: datetime = Field(default_factory=utcnow)

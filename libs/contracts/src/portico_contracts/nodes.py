@@ -6,6 +6,7 @@ the executors render every other string right before the node runs.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NOT_TEMPLATED: dict[str, Any] = {"x-portico-template": False}
+MAX_JSON_SCHEMA_BYTES = 64 * 1024
 
 
 class NodeConfig(BaseModel):
@@ -73,6 +75,70 @@ class HttpConfig(NodeConfig):
             raise ValueError("body_type 'form' needs body to be an object of field names to values")
         if self.body_type == "raw" and not isinstance(self.body, str):
             raise ValueError("body_type 'raw' needs body to be a string")
+        return self
+
+
+class AiConfig(NodeConfig):
+    """Call a language model. The credential's type must match `provider`."""
+
+    provider: Literal["openai", "anthropic", "gemini"]
+    model: str = Field(min_length=1, max_length=200, description="For example gpt-4o-mini.")
+    system: str | None = Field(default=None, max_length=100_000, description="System prompt.")
+    prompt: str = Field(min_length=1, max_length=500_000, description="The user message.")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int = Field(default=1024, ge=1, le=200_000)
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON Schema the answer must satisfy; the parsed answer is output `json`.",
+        json_schema_extra=NOT_TEMPLATED,
+    )
+    stream: bool = Field(default=True, description="Send the text as it grows to live viewers.")
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from jsonschema import Draft202012Validator, SchemaError
+
+        if len(json.dumps(value)) > MAX_JSON_SCHEMA_BYTES:
+            raise ValueError(f"json_schema is over {MAX_JSON_SCHEMA_BYTES} bytes")
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise ValueError(f"json_schema is not a valid JSON Schema: {exc.message}") from None
+        return value
+
+
+class SlackConfig(NodeConfig):
+    """Post a message through a Slack incoming webhook (a `slack_webhook` credential)."""
+
+    text: str = Field(min_length=1, max_length=40_000, description="Message text (mrkdwn).")
+    blocks: list[dict[str, Any]] | None = Field(
+        default=None, max_length=50, description="Block Kit blocks; `text` is the fallback."
+    )
+    unfurl_links: bool | None = None
+
+
+class DiscordEmbed(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    title: str | None = Field(default=None, max_length=256)
+    description: str | None = Field(default=None, max_length=4096)
+
+
+class DiscordConfig(NodeConfig):
+    """Post a message through a Discord webhook (a `discord_webhook` credential)."""
+
+    content: str | None = Field(default=None, max_length=2000)
+    embeds: list[DiscordEmbed] | None = Field(default=None, max_length=10)
+    username: str | None = Field(default=None, max_length=80)
+    avatar_url: str | None = Field(default=None, max_length=2048)
+    tts: bool = False
+
+    @model_validator(mode="after")
+    def _something_to_post(self) -> DiscordConfig:
+        if not self.content and not self.embeds:
+            raise ValueError("set `content`, `embeds`, or both")
         return self
 
 
@@ -191,6 +257,8 @@ class NodeType:
     label: str
     description: str
     needs_credential: bool = False
+    # Credential types a node of this type may name in `credential_id` (none: it takes none).
+    credential_types: tuple[str, ...] = ()
 
     @property
     def is_trigger(self) -> bool:
@@ -216,6 +284,34 @@ NODE_TYPES: dict[str, NodeType] = {
             "action",
             "HTTP request",
             "Call an HTTP API; JSON responses are parsed.",
+            credential_types=("http_bearer", "http_basic", "http_header"),
+        ),
+        NodeType(
+            "ai",
+            AiConfig,
+            "action",
+            "AI model",
+            "Prompt an OpenAI, Anthropic or Gemini model; optional structured (JSON) output.",
+            needs_credential=True,
+            credential_types=("openai", "anthropic", "gemini"),
+        ),
+        NodeType(
+            "slack",
+            SlackConfig,
+            "action",
+            "Slack message",
+            "Post a message to a Slack channel through an incoming webhook.",
+            needs_credential=True,
+            credential_types=("slack_webhook",),
+        ),
+        NodeType(
+            "discord",
+            DiscordConfig,
+            "action",
+            "Discord message",
+            "Post a message to a Discord channel through a webhook.",
+            needs_credential=True,
+            credential_types=("discord_webhook",),
         ),
         NodeType(
             "transform",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from portico_contracts.ai import TokenUsage
 from portico_contracts.messages import ExecutionStatus, NodeError, NodeRunStatus, StatusEvent
 
 
@@ -77,6 +78,17 @@ class ListDeadLetters(_Query):
     cursor: str | None = Field(default=None, description="next_cursor of the previous page")
 
 
+class IssueGrant(_Query):
+    """Asked by the gateway for `POST /api/ai/generate-config`: a short-lived grant to read one
+    credential for one request that is not a node run. Replies `{"grant", "execution_id",
+    "node_id"}`; the credentials service still checks the credential is this tenant's."""
+
+    op: Literal["issue_grant"] = "issue_grant"
+    credential_id: str = Field(max_length=100)
+    purpose: Literal["generate_config"] = "generate_config"
+    requested_by: str = Field(max_length=200, description="The user, for the access audit.")
+
+
 OrchestratorQuery = Annotated[
     GetExecution
     | ListExecutions
@@ -84,7 +96,8 @@ OrchestratorQuery = Annotated[
     | CancelExecutionRequest
     | RetryExecutionRequest
     | AttemptStatus
-    | ListDeadLetters,
+    | ListDeadLetters
+    | IssueGrant,
     Field(discriminator="op"),
 ]
 
@@ -115,6 +128,9 @@ class ExecutionSummary(BaseModel):
     last_seq: int = 0
     # The execution this one retries (POST /api/executions/{id}/retry), if any.
     retry_of: str | None = None
+    # Summed over its AI node runs (every attempt that reported usage): what the run cost.
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cost_usd: float = 0.0
 
 
 class ExecutionDetail(ExecutionSummary):
@@ -150,8 +166,11 @@ class DeadLetterPage(BaseModel):
 
 
 class RpcError(BaseModel):
-    # unavailable: the orchestrator's database is unreachable for now; ask again later.
-    code: Literal["not_found", "invalid_request", "conflict", "unavailable", "internal"]
+    # unavailable: the service's database (or a provider) is unreachable for now; ask again
+    # later. forbidden: a credential grant that is forged, expired or for something else.
+    code: Literal[
+        "not_found", "invalid_request", "conflict", "unavailable", "forbidden", "internal"
+    ]
     message: str
 
 

@@ -96,6 +96,7 @@ def graph_references(graph: WorkflowGraph) -> dict[str, References]:
 _UNTEMPLATED_READERS: dict[tuple[str, str], Literal["inert", "jsonata"]] = {
     ("trigger.manual", "sample_payload"): "inert",  # shown by the editor, never evaluated
     ("transform", "expression"): "jsonata",
+    ("ai", "json_schema"): "inert",  # handed to the model and the validator, never evaluated
 }
 
 

@@ -31,6 +31,8 @@ NODE_RESULT = "node.result"
 
 ORCHESTRATOR_RPC_QUEUE_NAME = "orchestrator.rpc"
 CREDENTIALS_RPC_QUEUE_NAME = "credentials.rpc"
+# The executors' own RPC: a node config written by a model from plain English (gateway → ai).
+AI_RPC_QUEUE_NAME = "executors.ai.rpc"
 DEAD_LETTER_QUEUE_NAME = "portico.dead"
 ORCHESTRATOR_DEAD_LETTERS_QUEUE_NAME = "orchestrator.dead-letters"
 
@@ -76,10 +78,18 @@ def status_key(tenant_id: str, workflow_id: str, execution_id: str) -> str:
     return f"status.{tenant_id}.{workflow_id}.{execution_id}"
 
 
+def progress_key(tenant_id: str, workflow_id: str, execution_id: str) -> str:
+    """Routing key of `NodeProgress` on the status exchange (not persisted, not sequenced)."""
+    return f"progress.{tenant_id}.{workflow_id}.{execution_id}"
+
+
 COMMAND_START_QUEUE = durable_queue("orchestrator.execution.start", EXECUTION_START)
 COMMAND_CANCEL_QUEUE = durable_queue("orchestrator.execution.cancel", EXECUTION_CANCEL)
 RESULTS_QUEUE = durable_queue("orchestrator.node.result", NODE_RESULT)
 ORCHESTRATOR_RPC_QUEUE = RabbitQueue(ORCHESTRATOR_RPC_QUEUE_NAME, durable=False, auto_delete=False)
+# Not durable: a request (a secret value on its way in or out) is never written to disk.
+CREDENTIALS_RPC_QUEUE = RabbitQueue(CREDENTIALS_RPC_QUEUE_NAME, durable=False, auto_delete=False)
+AI_RPC_QUEUE = RabbitQueue(AI_RPC_QUEUE_NAME, durable=False, auto_delete=False)
 DEAD_LETTER_QUEUE = RabbitQueue(DEAD_LETTER_QUEUE_NAME, durable=True)
 # No dead-letter exchange of its own: a dead letter that cannot be handled is only logged.
 ORCHESTRATOR_DEAD_LETTERS_QUEUE = RabbitQueue(ORCHESTRATOR_DEAD_LETTERS_QUEUE_NAME, durable=True)
