@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
+from portico_contracts.credentials import CredentialData
 from portico_contracts.messages import NodeReady
 from portico_contracts.nodes import NodeConfig
 from portico_executors.config import Settings
@@ -25,6 +26,23 @@ class Outcome:
     resume_at: datetime | None = None
 
 
+class ProgressSink(Protocol):
+    """Where a runner sends partial output (an AI node's text as it streams) for live
+    viewers. Best effort: it never raises, and a chunk lost is only a chunk not shown live."""
+
+    async def emit(self, text: str) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
+class NoProgress:
+    async def emit(self, text: str) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
+
+
 @dataclass(slots=True)
 class RunContext:
     """Everything a runner may use besides its config; built once per message."""
@@ -38,6 +56,10 @@ class RunContext:
     sandbox: SandboxPool
     # NodeReady.timeout_s, for runners that bound their own synchronous work (JSONata).
     time_budget_s: float | None = None
+    # The node's credential, resolved with its grant just before the run (None if it has
+    # none). Plaintext: never log it, never put it in an output, an error or a details dict.
+    credential: CredentialData | None = None
+    progress: ProgressSink = field(default_factory=NoProgress)
 
 
 RunFunction = Callable[[Any, RunContext], Awaitable[Outcome]]
