@@ -22,7 +22,13 @@ from portico_contracts.messages import NodeError, NodeReady, NodeResult
 from portico_executors.config import Settings
 from portico_executors.errors import Interrupted, NodeRunError
 from portico_executors.nodes import RUNNERS
-from portico_executors.nodes.base import NodeRunner, Outcome, RunContext
+from portico_executors.nodes.base import (
+    CredentialSource,
+    NodeRunner,
+    Outcome,
+    ProgressFactory,
+    RunContext,
+)
 from portico_executors.rendering import prepare_bounded, prepare_config
 from portico_executors.sandbox import SandboxPool
 
@@ -53,11 +59,15 @@ class ExecutorService:
         http: httpx.AsyncClient,
         sandbox: SandboxPool,
         runners: Mapping[str, NodeRunner] = RUNNERS,
+        credentials: CredentialSource | None = None,
+        progress: ProgressFactory | None = None,
     ) -> None:
         self.settings = settings
         self.http = http
         self.sandbox = sandbox
         self.runners = runners
+        self.credentials = credentials
+        self.progress = progress
         # Set on SIGTERM: long inline waits give their delivery back instead of holding it.
         self.shutdown = asyncio.Event()
 
@@ -137,9 +147,20 @@ class ExecutorService:
             sandbox=self.sandbox,
             time_budget_s=ready.timeout_s,
         )
+        if self.progress is not None:
+            ctx.progress = self.progress.for_node(ready)
+        if ready.credential_id is not None:
+            await self._attach_credential(ctx)
         if ready.timeout_s is None or not runner.cancellable_timeout:
             return await runner.run(config, ctx), recorded_input
         return await self._run_bounded(runner, config, ctx, ready.timeout_s), recorded_input
+
+    async def _attach_credential(self, ctx: RunContext) -> None:
+        # Implemented with the credentials client (credentials_client.py): resolve with the
+        # grant, check the type is one the node takes, parse the data into ctx.credential.
+        raise NodeRunError(
+            "this executor cannot resolve credentials yet", type="CredentialUnavailable"
+        )
 
     @staticmethod
     async def _run_bounded(

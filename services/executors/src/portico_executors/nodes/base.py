@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from portico_contracts.credentials import CredentialData
+from portico_contracts.credentials import CredentialData, ResolvedCredential
 from portico_contracts.messages import NodeReady
 from portico_contracts.nodes import NodeConfig
 from portico_executors.config import Settings
@@ -33,6 +33,17 @@ class ProgressSink(Protocol):
     async def emit(self, text: str) -> None: ...
 
     async def flush(self) -> None: ...
+
+
+class ProgressFactory(Protocol):
+    def for_node(self, ready: NodeReady) -> ProgressSink: ...
+
+
+class CredentialSource(Protocol):
+    """Plaintext of the node's credential, shown the grant in its node.ready. Raises
+    NodeRunError (not found, forbidden, unreachable: the last one retryable)."""
+
+    async def resolve(self, ready: NodeReady) -> ResolvedCredential: ...
 
 
 class NoProgress:
@@ -59,6 +70,7 @@ class RunContext:
     # The node's credential, resolved with its grant just before the run (None if it has
     # none). Plaintext: never log it, never put it in an output, an error or a details dict.
     credential: CredentialData | None = None
+    credential_type: str | None = None
     progress: ProgressSink = field(default_factory=NoProgress)
 
 
