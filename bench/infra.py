@@ -12,9 +12,11 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
+
+from portico.dev_keys import fresh_keys
 
 LOCAL_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_AMQP_ROOT = "amqp://guest:guest@127.0.0.1:5672/"
@@ -25,9 +27,15 @@ class Infra:
     database_url: str  # SQLAlchemy asyncpg URL, as PORTICO_DATABASE_URL takes it
     amqp_url: str
     run_id: str
+    # A key ring and grant key pair of this run's own.
+    keys: dict[str, str] = field(default_factory=fresh_keys)
 
     def env(self) -> dict[str, str]:
-        return {"PORTICO_DATABASE_URL": self.database_url, "PORTICO_AMQP_URL": self.amqp_url}
+        return {
+            "PORTICO_DATABASE_URL": self.database_url,
+            "PORTICO_AMQP_URL": self.amqp_url,
+            **self.keys,
+        }
 
     @property
     def asyncpg_dsn(self) -> str:

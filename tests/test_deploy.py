@@ -56,7 +56,7 @@ def assert_real_command(command: list[str]) -> None:
         module = importlib.import_module(f"portico_{command[1]}.__main__")
         module.build_parser().parse_args(command[2:])
     else:
-        assert _parser().parse_args(command[1:]).command in ("migrate", "up")
+        assert _parser().parse_args(command[1:]).command in ("migrate", "up", "keys")
 
 
 # --- docker-compose.yml -----------------------------------------------------------------------
@@ -160,6 +160,8 @@ def test_k8s_variables_are_real_settings_and_reach_every_container() -> None:
     provided = {}
     for source in _by_kind("ConfigMap") + _by_kind("Secret"):
         keys = set(source.get("data") or {}) | set(source.get("stringData") or {})
+        if source["metadata"].get("labels", {}).get("portico.dev/mounted") == "true":
+            continue  # mounted as files or read key by key (secretKeyRef), not by envFrom
         assert keys <= KNOWN_SETTINGS, keys - KNOWN_SETTINGS
         provided[source["metadata"]["name"]] = keys
     for container in _containers():
@@ -181,3 +183,27 @@ def test_gateway_probes_hit_real_routes() -> None:
         for probe in ("livenessProbe", "readinessProbe"):
             if probe in container:
                 assert container[probe]["httpGet"]["path"] in routes
+
+
+def test_k8s_single_variables_are_real_settings_from_real_secret_keys() -> None:
+    secrets = {
+        s["metadata"]["name"]: set(s.get("stringData") or {}) | set(s.get("data") or {})
+        for s in _by_kind("Secret")
+    }
+    for container in _containers():
+        for variable in container.get("env") or []:
+            assert variable["name"] in KNOWN_SETTINGS, variable["name"]
+            ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
+            if ref is not None:
+                assert ref["key"] in secrets[ref["name"]], ref
+
+
+def test_each_key_reaches_only_the_service_that_needs_it() -> None:
+    holders = {
+        container["name"]: {v["name"] for v in container.get("env") or []}
+        for container in _containers()
+    }
+    signing = {name for name, env in holders.items() if "PORTICO_GRANT_SIGNING_KEY" in env}
+    ring = {name for name, env in holders.items() if "PORTICO_CREDENTIALS_KEYS_FILE" in env}
+    assert signing == {"orchestrator"}
+    assert ring == {"credentials"}

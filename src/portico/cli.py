@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 
@@ -36,6 +37,28 @@ def _migrate(settings: LauncherSettings) -> None:
         print(f"queue {queue} re-declared as this version declares it ({kept} messages kept)")
 
 
+def _print_keys() -> None:
+    from portico.dev_keys import fresh_keys
+
+    print("# PORTICO_CREDENTIALS_KEYS: credentials service; PORTICO_GRANT_SIGNING_KEY: orchestrator;")
+    print("# PORTICO_GRANT_VERIFY_KEYS: credentials service. Keep them secret; keep old ring keys.")
+    for name, value in fresh_keys().items():
+        print(f"{name}={value}")
+
+
+def _use_dev_keys_if_unset(settings: LauncherSettings) -> None:
+    from portico.dev_keys import ensure_dev_keys
+
+    added = ensure_dev_keys(settings.state_dir, os.environ)
+    if added:
+        os.environ.update(added)  # the services are our children: they inherit it
+        print(
+            f"using development keys kept in {settings.state_dir.resolve()}/ for what is unset of "
+            "PORTICO_CREDENTIALS_KEYS, PORTICO_GRANT_SIGNING_KEY and PORTICO_GRANT_VERIFY_KEYS "
+            "(set them in production; see docs/ARCHITECTURE.md)"
+        )
+
+
 def _preflight_or_exit(settings: LauncherSettings) -> None:
     try:
         asyncio.run(check_infrastructure(settings))
@@ -52,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         "migrate",
         help="create the database if needed, apply migrations, upgrade the broker's queues",
     )
+    commands.add_parser(
+        "keys", help="print new credential and grant keys as environment lines (for .env)"
+    )
     for name in SERVICES:
         commands.add_parser(name, help=f"run the {name} service alone (`portico {name} -h`)")
     return parser
@@ -64,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
         _run_service(argv[0], argv[1:])
         return
     args = _parser().parse_args(argv)
+    if args.command == "keys":
+        _print_keys()
+        return
     settings = LauncherSettings()
     _preflight_or_exit(settings)
     if args.command == "migrate":
@@ -71,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.no_migrate:
         _migrate(settings)
+    _use_dev_keys_if_unset(settings)
     from portico.supervisor import run_all
 
     sys.exit(asyncio.run(run_all(settings, [n for n in SERVICES if _is_built(n)])))

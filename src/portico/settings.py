@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from portico_contracts.runtime import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, AmqpUrl, DatabaseUrl
@@ -16,3 +18,5 @@ class LauncherSettings(BaseSettings):
     port: int = 8000
     restart_delay_s: float = 1.0
     restart_delay_max_s: float = 30.0
+    # Where `portico up` keeps what it generated for a developer machine (see dev_keys.py).
+    state_dir: Path = Path(".portico")

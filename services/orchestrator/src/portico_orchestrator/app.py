@@ -13,6 +13,7 @@ from portico_contracts.dead_letter import DeadLetterMiddleware
 from portico_orchestrator import db, handlers
 from portico_orchestrator.cache import ExecutionCache
 from portico_orchestrator.config import Settings
+from portico_orchestrator.grants import GrantSigner
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.service import ExecutionService, Limits
 from portico_orchestrator.timers import TimerLoop
@@ -69,6 +70,11 @@ class Orchestrator:
         self.service = ExecutionService(
             ExecutionCache(self.settings.cache_executions, self.settings.cache_output_bytes),
             limits=limits_of(self.settings),
+            signer=GrantSigner(
+                self.settings.grant_key(),
+                self.settings.grant_ttl_s,
+                self.settings.grant_request_ttl_s,
+            ),
         )
         self.outbox = Outbox(self.settings)
         self.timers = TimerLoop(self.service, self.outbox, self.settings)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from portico_contracts.grants import load_signing_key
 from portico_contracts.runtime import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, AmqpUrl, DatabaseUrl
 
 
@@ -66,6 +68,24 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535, validation_alias="PORTICO_ORCHESTRATOR_METRICS_PORT"
     )
     log_level: str = "INFO"
+
+    # Ed25519 private key (base64 of 32 bytes) that signs credential grants; the credentials
+    # service holds the public half (PORTICO_GRANT_VERIFY_KEYS). Required: without it no node
+    # could ever read a credential, and there is no safe default.
+    grant_signing_key: SecretStr
+    # A grant outlives its node's deadline by this much (time spent queued for an executor).
+    grant_ttl_s: float = Field(default=900.0, ge=10, le=24 * 3600)
+    # Grants for one request that is not a node run (generate-config).
+    grant_request_ttl_s: float = Field(default=300.0, ge=10, le=3600)
+
+    @field_validator("grant_signing_key")
+    @classmethod
+    def _signing_key(cls, value: SecretStr) -> SecretStr:
+        load_signing_key(value.get_secret_value())  # raises with what is wrong
+        return value
+
+    def grant_key(self) -> Ed25519PrivateKey:
+        return load_signing_key(self.grant_signing_key.get_secret_value())
 
     @field_validator("log_level")
     @classmethod

@@ -24,6 +24,7 @@ from portico_contracts.queries import (
     CancelExecutionRequest,
     EventsSince,
     GetExecution,
+    IssueGrant,
     ListDeadLetters,
     ListExecutions,
     OrchestratorQuery,
@@ -183,7 +184,32 @@ def _not_found(execution_id: str) -> RpcReply:
     return RpcReply(error=RpcError(code="not_found", message=f"no execution {execution_id}"))
 
 
+def _issue_grant(deps: Deps, request: IssueGrant) -> RpcReply:
+    """A grant for generate-config. The credentials service still checks that the credential
+    is this tenant's, and audits the read under the grant's made-up execution id."""
+    signer = deps.service.signer
+    if signer is None:
+        reason = "this orchestrator has no grant signing key"
+        return RpcReply(error=RpcError(code="unavailable", message=reason))
+    grant = signer.for_request(request.tenant_id, request.credential_id)
+    logger.info(
+        "grant %s for credential %s issued to %s",
+        grant.execution_id,
+        request.credential_id,
+        request.requested_by,
+    )
+    return RpcReply(
+        result={
+            "grant": signer.sign(grant),
+            "execution_id": grant.execution_id,
+            "node_id": grant.node_id,
+        }
+    )
+
+
 async def answer(deps: Deps, request: OrchestratorQuery) -> RpcReply:
+    if isinstance(request, IssueGrant):
+        return _issue_grant(deps, request)
     if isinstance(request, RetryExecutionRequest):
         return await _retry(deps, request)
     if isinstance(request, CancelExecutionRequest):

@@ -37,6 +37,11 @@ executions = sa.Table(
     sa.Column("finished_at", _TS),
     sa.Column("retry_of", sa.Text),  # the execution this one retries
     sa.Column("max_concurrency", sa.Integer),  # the workflow's limit, for admitting it later
+    # Spent by its AI node runs, every attempt included (see usage.py).
+    sa.Column("input_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("total_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cost_usd", sa.Numeric(18, 8), nullable=False, server_default="0"),
     # Keyset pagination (newest first) per tenant, optionally per workflow or status.
     sa.Index("ix_executions_tenant_created", "tenant_id", "created_at", "id"),
     sa.Index("ix_executions_tenant_workflow", "tenant_id", "workflow_id", "created_at", "id"),

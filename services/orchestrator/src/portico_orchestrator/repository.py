@@ -9,6 +9,7 @@ Postgres arrays and are spread out by `unnest`, so touching forty nodes is one r
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from portico_contracts.messages import TERMINAL_EXECUTION_STATUSES, NodeError, StartExecution
@@ -23,6 +24,7 @@ from portico_orchestrator.step import (
     dumps,
     encode_states,
 )
+from portico_orchestrator.usage import Spent
 
 _ROW_COLUMNS = (
     "id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, node_state, "
@@ -120,6 +122,15 @@ _SAVE_STEP = Query(
     """
 )
 
+_ADD_SPENT = Query(
+    """
+    UPDATE orchestrator.executions
+    SET input_tokens = input_tokens + :input_tokens, output_tokens = output_tokens + :output_tokens,
+        total_tokens = total_tokens + :total_tokens, cost_usd = cost_usd + :cost_usd
+    WHERE id = :id
+    """
+)
+
 _LOAD_OUTPUTS = Query(
     """
     SELECT node_id, output, error FROM orchestrator.node_runs
@@ -145,6 +156,17 @@ def _row(mapping: Any) -> ExecutionRow:
         finished_at=mapping["finished_at"],
         error=NodeError.model_validate(error) if error else None,
         retry_of=mapping["retry_of"],
+    )
+
+
+async def add_spent(conn: Connection, execution_id: str, spent: Spent) -> None:
+    await _ADD_SPENT.execute(
+        conn,
+        id=execution_id,
+        input_tokens=spent.usage.input_tokens,
+        output_tokens=spent.usage.output_tokens,
+        total_tokens=spent.usage.total_tokens,
+        cost_usd=Decimal(str(spent.cost_usd)),
     )
 
 

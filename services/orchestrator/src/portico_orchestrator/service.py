@@ -26,6 +26,7 @@ from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.readiness import GraphIndex
 from portico_orchestrator.step import Effects, ExecutionRow, Step, jsonb_safe
 from portico_orchestrator.transitions import Limits, ReusedRun, Transitions, failed_result
+from portico_orchestrator.usage import spent_by
 
 __all__ = ["ExecutionService", "Limits", "ReusedRun"]
 
@@ -146,6 +147,9 @@ class ExecutionService(Transitions):
             return Effects()
         if state.status != "running" or state.attempt != result.attempt or state.suspended:
             return Effects()  # a duplicate, or the answer to an attempt that is over
+        spent = spent_by(result)
+        if spent is not None:
+            await repository.add_spent(conn, row.id, spent)
         step = self._step(row, entry.index, cached=entry.outputs, trace=trace)
         if result.status == "succeeded":
             await self._succeed(conn, step, result, size)

@@ -27,6 +27,7 @@ from portico_contracts.topology import NODES_EXCHANGE, node_ready_key
 from portico_orchestrator import readiness, repository
 from portico_orchestrator.cache import CachedExecution, ExecutionCache, Outputs
 from portico_orchestrator.db import Connection
+from portico_orchestrator.grants import GrantSigner
 from portico_orchestrator.readiness import GraphIndex, Handled, NodeState, Retry, Settlement
 from portico_orchestrator.step import Effects, ExecutionRow, Step, TimerSpec, dumps
 
@@ -73,11 +74,15 @@ class Transitions:
         clock: Callable[[], datetime] = utcnow,
         limits: Limits | None = None,
         rng: random.Random | None = None,
+        signer: GrantSigner | None = None,
     ) -> None:
         self.cache = cache
         self.clock = clock
         self.limits = limits or Limits()
         self.rng = rng or random.Random()
+        # Without one (tests of the state machine alone), a node's credential comes without a
+        # grant and the executor fails it, saying so.
+        self.signer = signer
         self.owner: int | None = None  # this replica's outbox owner key, once it holds it
 
     def _step(self, row: ExecutionRow, index: GraphIndex, **kwargs: Any) -> Step:
@@ -254,6 +259,7 @@ class Transitions:
                 attempt=attempt,
                 config=node.config,
                 credential_id=node.credential_id,
+                credential_grant=self._grant(row, node, attempt),
                 timeout_s=node.timeout_s,
                 trigger=trigger_output if reads.trigger else None,
                 nodes=_context_nodes(index, node_id, states, outputs),
@@ -279,6 +285,18 @@ class Transitions:
             await self._fail(
                 conn, step, _message_too_large(step, node_id, attempt, size, self.limits), 0
             )
+
+    def _grant(self, row: ExecutionRow, node: Node, attempt: int) -> str | None:
+        if node.credential_id is None or self.signer is None:
+            return None
+        return self.signer.for_node(
+            row.tenant_id,
+            row.id,
+            node.id,
+            attempt,
+            node.credential_id,
+            self.limits.deadline_s(node),
+        )
 
     async def _outputs_for(
         self, conn: Connection, step: Step, targets: list[tuple[str, int]]

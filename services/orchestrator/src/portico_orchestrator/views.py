@@ -9,10 +9,12 @@ import base64
 import binascii
 import json
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from portico_contracts.ai import TokenUsage
 from portico_contracts.messages import TERMINAL_EXECUTION_STATUSES, StatusEvent
 from portico_contracts.queries import (
     AttemptStatus,
@@ -51,6 +53,10 @@ _SUMMARY_COLUMNS = (
     executions.c.error,
     executions.c.last_seq,
     executions.c.retry_of,
+    executions.c.input_tokens,
+    executions.c.output_tokens,
+    executions.c.total_tokens,
+    executions.c.cost_usd,
 )
 _RUN_COLUMNS = (
     node_runs.c.node_id,
@@ -103,8 +109,23 @@ async def get_execution(conn: AsyncConnection, query: GetExecution) -> Execution
         .order_by(node_runs.c.ordinal)
     )
     return ExecutionDetail.model_validate(
-        {**found, "node_runs": [NodeRunView.model_validate(dict(r)) for r in runs.mappings()]}
+        {
+            **_summary_fields(found),
+            "payload": found["payload"],
+            "node_runs": [NodeRunView.model_validate(dict(r)) for r in runs.mappings()],
+        }
     )
+
+
+def _summary_fields(row: sa.RowMapping) -> dict[str, Any]:
+    fields = dict(row)
+    fields["usage"] = TokenUsage(
+        input_tokens=fields.pop("input_tokens"),
+        output_tokens=fields.pop("output_tokens"),
+        total_tokens=fields.pop("total_tokens"),
+    )
+    fields["cost_usd"] = float(fields.pop("cost_usd"))
+    return fields
 
 
 async def list_executions(conn: AsyncConnection, query: ListExecutions) -> ExecutionPage:
@@ -123,7 +144,7 @@ async def list_executions(conn: AsyncConnection, query: ListExecutions) -> Execu
         query.limit + 1
     )
     rows = (await conn.execute(statement)).mappings().all()
-    items = [ExecutionSummary.model_validate(dict(r)) for r in rows[: query.limit]]
+    items = [ExecutionSummary.model_validate(_summary_fields(r)) for r in rows[: query.limit]]
     next_cursor = None
     if len(rows) > query.limit:
         last = items[-1]
