@@ -35,6 +35,14 @@ class Portico:
         workflow_id: str = response.json()["id"]
         return workflow_id
 
+    async def create_credential(self, name: str, type: str, data: dict[str, Any]) -> str:
+        response = await self.http.post(
+            "/api/credentials", json={"name": name, "type": type, "data": data}
+        )
+        assert response.status_code == 201, response.text
+        credential_id: str = response.json()["id"]
+        return credential_id
+
     async def run(self, workflow_id: str, payload: Any = None) -> str:
         response = await self.http.post(
             f"/api/workflows/{workflow_id}/run", json={"payload": payload or {}}

@@ -24,10 +24,18 @@ def outside() -> Iterator[_Server]:
 def cluster(
     process_infra: Infra, tmp_path_factory: pytest.TempPathFactory, outside: _Server
 ) -> Iterator[LocalCluster]:
+    # The key ring as a mounted file, as in production, so it can rotate under running services.
+    keys_file = tmp_path_factory.mktemp("keys") / "credentials.keys"
+    keys_file.write_text(process_infra.keys["PORTICO_CREDENTIALS_KEYS"] + "\n")
+    keys_file.chmod(0o600)
     running = LocalCluster(
         infra=process_infra,
         log_dir=tmp_path_factory.mktemp("cluster-logs"),
-        extra_env={"PORTICO_HTTP_ALLOW_HOSTS": "127.0.0.1"},
+        extra_env={
+            "PORTICO_HTTP_ALLOW_HOSTS": "127.0.0.1",
+            "PORTICO_CREDENTIALS_KEYS": "",
+            "PORTICO_CREDENTIALS_KEYS_FILE": str(keys_file),
+        },
     )
     running.start_all()
     try:

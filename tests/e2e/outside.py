@@ -34,6 +34,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         with self.server.lock:
+            self.server.headers_seen.append((url.path, dict(self.headers.items())))
             self.server.hits[url.path] = self.server.hits.get(url.path, 0) + 1
             hits = self.server.hits[url.path]
         if url.path == "/users":
@@ -41,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200 if user else 404, user or {"error": "no such user"})
         elif url.path == "/flaky":  # fails twice, then works
             self._reply(503 if hits <= 2 else 200, {"hits": hits})
+        elif url.path == "/private":  # needs the bearer token of `expected_token`
+            authorized = self.headers.get("Authorization") == f"Bearer {self.server.expected_token}"
+            self._reply(200 if authorized else 401, {"authorized": authorized})
         elif url.path == "/broken":
             self._reply(500, {"error": "always broken"})
         else:
@@ -61,7 +65,10 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: dict[str, int] = {}
         self.posted: list[Any] = []
+        # (path, headers) of every GET: what auth a request carried.
+        self.headers_seen: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
+        self.expected_token = ""
 
     @property
     def url(self) -> str:

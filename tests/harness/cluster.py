@@ -52,6 +52,7 @@ class LocalCluster:
         )
 
     def start_all(self, executor_args: tuple[str, ...] = ()) -> None:
+        self.start("credentials")
         self.start("orchestrator")
         self.start("executors", *executor_args)
         self.start("gateway")

@@ -1,0 +1,5 @@
+"""`python -m portico …` is the `portico` command."""
+
+from portico.cli import main
+
+main()
