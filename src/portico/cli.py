@@ -40,8 +40,8 @@ def _migrate(settings: LauncherSettings) -> None:
 def _print_keys() -> None:
     from portico.dev_keys import fresh_keys
 
-    print("# PORTICO_CREDENTIALS_KEYS: credentials service; PORTICO_GRANT_SIGNING_KEY: orchestrator;")
-    print("# PORTICO_GRANT_VERIFY_KEYS: credentials service. Keep them secret; keep old ring keys.")
+    print("# PORTICO_CREDENTIALS_KEYS and PORTICO_GRANT_VERIFY_KEYS: the credentials service;")
+    print("# PORTICO_GRANT_SIGNING_KEY: the orchestrator. Keep them secret; keep old ring keys.")
     for name, value in fresh_keys().items():
         print(f"{name}={value}")
 

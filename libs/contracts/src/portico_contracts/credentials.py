@@ -9,6 +9,7 @@ one reply with plaintext, and only the credentials service builds it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -39,6 +40,10 @@ _RESERVED_HEADERS = frozenset(
 
 class CredentialData(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        # Any field may be the secret: repr() and str() (log lines, tracebacks) show names only.
+        return [(name, "**********") for name in type(self).model_fields]
 
 
 class ModelProviderKey(CredentialData):
@@ -204,7 +209,8 @@ class ResolvedCredential(BaseModel):
 
     id: str
     type: CredentialType
-    data: dict[str, Any]
+    # Kept out of repr(), so a log line or traceback showing the object shows no secret.
+    data: dict[str, Any] = Field(repr=False)
 
     def parsed(self) -> CredentialData:
         return parse_credential_data(self.type, self.data)

@@ -27,6 +27,7 @@ from portico_contracts.topology import (
 )
 from portico_executors.attempts import AttemptChecker, OrchestratorRpc
 from portico_executors.config import Settings
+from portico_executors.credentials_client import CredentialsClient
 from portico_executors.handlers import RecentMessages, make_node_ready_handler
 from portico_executors.http_guard import HostPolicy, guarded_client
 from portico_executors.sandbox import SandboxLimits, SandboxPool
@@ -108,8 +109,12 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         guarded_client(policy, settings.http_user_agent) as http,
         sandbox_pool(settings) as sandbox,
     ):
-        service = ExecutorService(settings, http, sandbox)
-        rpc = OrchestratorRpc(settings.amqp_url)  # connects on its first question
+        # Both connect on their first question.
+        credentials = CredentialsClient(
+            settings.amqp_url, settings.credentials_timeout_s, settings.credentials_retries
+        )
+        service = ExecutorService(settings, http, sandbox, credentials=credentials)
+        rpc = OrchestratorRpc(settings.amqp_url)
         broker = build_broker(settings, service, rpc)
         await broker.connect()
         try:
@@ -122,3 +127,4 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             service.shutdown.set()
             await broker.stop()
             await rpc.close()
+            await credentials.close()

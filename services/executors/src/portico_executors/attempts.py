@@ -18,16 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import uuid
 from collections.abc import Awaitable, Callable
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
 
 from portico_contracts.messages import NodeReady
 from portico_contracts.queries import AttemptStatus, RpcReply
 from portico_contracts.topology import ORCHESTRATOR_RPC_QUEUE_NAME
+from portico_executors.rpc_client import NoAnswerError, RpcClient
 
 logger = logging.getLogger("portico.executors.attempts")
 
@@ -38,66 +36,11 @@ FIRST_BACKOFF_S = 0.2
 MAX_BACKOFF_S = 5.0
 
 
-class NoAnswerError(Exception):
-    """The orchestrator gave no usable answer to one question."""
-
-
-class OrchestratorRpc:
-    """Questions to `orchestrator.rpc` on a connection of our own, answered into a private
-    exclusive queue and matched by correlation id. Any number may be in flight, a late answer
-    finds nobody waiting and is dropped, and nothing here can close the channel the results
-    are published on (FastStream's direct reply-to request, cancelled by a timeout, left its
-    reply consumer behind, and the next request closed that shared channel)."""
+class OrchestratorRpc(RpcClient):
+    """Questions to `orchestrator.rpc` (see rpc_client.py)."""
 
     def __init__(self, amqp_url: str) -> None:
-        self._url = amqp_url
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._reply_queue = f"executor.rpc-replies.{uuid.uuid4().hex}"
-        self._waiting: dict[str, asyncio.Future[bytes]] = {}
-        self._opening = asyncio.Lock()
-
-    async def _open(self) -> AbstractChannel:
-        async with self._opening:
-            if self._channel is None:
-                self._connection = await aio_pika.connect_robust(self._url)
-                channel = await self._connection.channel()
-                queue = await channel.declare_queue(
-                    self._reply_queue, exclusive=True, auto_delete=True
-                )
-                await queue.consume(self._on_reply, no_ack=True)
-                self._channel = channel
-            return self._channel
-
-    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
-        waiting = self._waiting.get(message.correlation_id or "")
-        if waiting is not None and not waiting.done():
-            waiting.set_result(message.body)
-
-    async def ask(self, body: bytes, timeout_s: float) -> bytes:
-        channel = await self._open()
-        correlation_id = uuid.uuid4().hex
-        answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._waiting[correlation_id] = answer
-        try:
-            question = aio_pika.Message(
-                body,
-                content_type="application/json",
-                correlation_id=correlation_id,
-                reply_to=self._reply_queue,
-                expiration=timeout_s,  # nobody waits for it after that: let it die unread
-            )
-            await channel.default_exchange.publish(
-                question, routing_key=ORCHESTRATOR_RPC_QUEUE_NAME, timeout=timeout_s
-            )
-            return await asyncio.wait_for(answer, timeout_s)
-        finally:
-            self._waiting.pop(correlation_id, None)
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-            self._connection = self._channel = None
+        super().__init__(amqp_url, ORCHESTRATOR_RPC_QUEUE_NAME)
 
 
 def _awaiting(body: bytes) -> bool:

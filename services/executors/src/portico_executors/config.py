@@ -13,7 +13,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from portico_contracts.runtime import DEFAULT_AMQP_URL, AmqpUrl
 
 # Kept here (not imported from `nodes`) so reading settings never imports the node runners.
-EXECUTOR_TYPES: tuple[str, ...] = ("http", "transform", "condition", "merge", "wait")
+EXECUTOR_TYPES: tuple[str, ...] = (
+    "http",
+    "transform",
+    "condition",
+    "merge",
+    "wait",
+    "slack",
+    "discord",
+)
 
 
 def _split_commas(value: Any) -> Any:
@@ -69,6 +77,11 @@ class Settings(BaseSettings):
     attempt_check_window_s: float = Field(default=30.0, ge=0, le=600)
     # How long one such question waits for its reply before it is asked again.
     attempt_check_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # Resolving a node's credential (credentials.rpc): the whole wait, shared by the first
+    # question and up to `credentials_retries` more asked when one gets no reply. Past it the
+    # attempt fails as retryable, and the orchestrator's retry policy takes over.
+    credentials_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    credentials_retries: int = Field(default=2, ge=0, le=10)
     # Seconds to let in-flight nodes finish on SIGTERM before their deliveries go back.
     graceful_timeout_s: float = Field(default=15.0, gt=0)
     # Declare the orchestrator's results queue too, so no result is lost when the executors

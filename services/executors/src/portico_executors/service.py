@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 from pydantic_core import PydanticSerializationError, to_json
 
+from portico_contracts.credentials import CredentialDataError
 from portico_contracts.messages import NodeError, NodeReady, NodeResult
+from portico_contracts.nodes import NODE_TYPES
 from portico_executors.config import Settings
 from portico_executors.errors import Interrupted, NodeRunError
 from portico_executors.nodes import RUNNERS
@@ -156,11 +158,32 @@ class ExecutorService:
         return await self._run_bounded(runner, config, ctx, ready.timeout_s), recorded_input
 
     async def _attach_credential(self, ctx: RunContext) -> None:
-        # Implemented with the credentials client (credentials_client.py): resolve with the
-        # grant, check the type is one the node takes, parse the data into ctx.credential.
-        raise NodeRunError(
-            "this executor cannot resolve credentials yet", type="CredentialUnavailable"
-        )
+        """Resolve the node's credential with its grant into ctx.credential. Runs after the
+        config rendered and validated, so a bad config fails without touching a secret."""
+        ready = ctx.ready
+        if self.credentials is None:
+            raise NodeRunError(
+                "this executor cannot resolve credentials (started without a credentials client)",
+                type="CredentialUnavailable",
+            )
+        resolved = await self.credentials.resolve(ready)
+        node_type = NODE_TYPES.get(ready.node_type)
+        accepted = node_type.credential_types if node_type is not None else ()
+        if resolved.type not in accepted:
+            takes = " or ".join(accepted) or "no"
+            raise NodeRunError(
+                f"node {ready.node_id} takes a {takes} credential, {resolved.id} is "
+                f"{resolved.type}; pick a credential of the right type",
+                type="CredentialMismatch",
+            )
+        try:
+            ctx.credential = resolved.parsed()
+        except CredentialDataError as exc:  # names fields, never values
+            raise NodeRunError(
+                f"credential {resolved.id} holds invalid data: {exc}; update it",
+                type="CredentialInvalid",
+            ) from None
+        ctx.credential_type = resolved.type
 
     @staticmethod
     async def _run_bounded(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from portico_contracts.nodes import NODE_TYPES, NodeConfig
 from portico_executors.config import EXECUTOR_TYPES
 from portico_executors.nodes.base import NodeRunner
+from portico_executors.nodes.chat import run_discord, run_slack
 from portico_executors.nodes.condition import prepare_condition, run_condition
 from portico_executors.nodes.http import run_http
 from portico_executors.nodes.merge import run_merge
@@ -34,6 +35,16 @@ RUNNERS: dict[str, NodeRunner] = {
         ),
         NodeRunner("merge", _config_model("merge"), run_merge),
         NodeRunner("wait", _config_model("wait"), run_wait),
+        NodeRunner(
+            "slack", _config_model("slack"), run_slack, cancellable_timeout=True, side_effects=True
+        ),
+        NodeRunner(
+            "discord",
+            _config_model("discord"),
+            run_discord,
+            cancellable_timeout=True,
+            side_effects=True,
+        ),
     )
 }
 

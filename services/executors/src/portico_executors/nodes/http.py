@@ -8,6 +8,9 @@ Failures say whether a retry can help: 5xx, 429, timeouts and connection errors 
 Every request carries `Idempotency-Key: <execution>:<node>:<attempt>` (unless the node sets
 that header itself): what a crash forces us to send again reaches the receiver with the same
 key, so it can apply it once.
+
+A node with a credential (http_bearer, http_basic, http_header) gets it as a header added at
+send time, never in its recorded config; see http_auth.py.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from portico_contracts.nodes import HttpConfig
 from portico_executors.errors import NodeRunError
 from portico_executors.http_guard import BlockedRequestError, check_url
 from portico_executors.nodes.base import Outcome, RunContext
+from portico_executors.nodes.http_auth import RequestAuth, request_auth, same_origin
 
 DETAIL_BODY_CHARS = 2_000
 RETRYABLE_STATUS = frozenset({429})
@@ -223,11 +227,48 @@ def status_failure(response: httpx.Response, raw: bytes) -> NodeRunError:
     )
 
 
-async def run_http(config: HttpConfig, ctx: RunContext) -> Outcome:
-    request = build_request(ctx.http, config, idempotency_key(ctx))
-    response, raw = await send(ctx.http, request, config, ctx.settings.http_response_limit)
+async def send_authenticated(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    config: HttpConfig,
+    limit: int,
+    auth: RequestAuth,
+) -> tuple[httpx.Response, bytes]:
+    """`send` with the credential on the request, following redirects here rather than in
+    httpx: httpx keeps a custom header (an http_header credential) on a redirect to another
+    host, handing the secret to whoever the first host points at. A hop to another origin,
+    and every hop after it, goes without the credential."""
+    auth.apply(request)
+    one_hop = config.model_copy(update={"follow_redirects": False})
+    for _ in range(client.max_redirects + 1):
+        response, raw = await send(client, request, one_hop, limit)
+        following = response.next_request
+        if not config.follow_redirects or following is None:
+            return response, raw
+        if not same_origin(following.url, request.url):
+            auth.remove(following)
+        request = following
+    raise NodeRunError(f"too many redirects from {request.url.host}", type="HttpTooManyRedirects")
+
+
+def _outcome(config: HttpConfig, response: httpx.Response, raw: bytes) -> Outcome:
     if not response.is_success and not config.allow_non_2xx:
         raise status_failure(response, raw)
     body = None if config.method == "HEAD" else parse_body(response, raw, config.response_format)
     headers = dict(response.headers.items())
     return Outcome(output={"status": response.status_code, "headers": headers, "body": body})
+
+
+async def run_http(config: HttpConfig, ctx: RunContext) -> Outcome:
+    request = build_request(ctx.http, config, idempotency_key(ctx))
+    limit = ctx.settings.http_response_limit
+    auth = request_auth(ctx.credential)
+    if auth is None:
+        response, raw = await send(ctx.http, request, config, limit)
+        return _outcome(config, response, raw)
+    try:
+        response, raw = await send_authenticated(ctx.http, request, config, limit, auth)
+        outcome = _outcome(config, response, raw)
+    except NodeRunError as failure:  # a server may echo the secret in its error page
+        raise auth.redact_error(failure) from None
+    return Outcome(output=auth.redact(outcome.output))
