@@ -19,7 +19,7 @@ from portico_executors import handlers
 from portico_executors.__main__ import load_settings
 from portico_executors.app import running
 from portico_executors.attempts import AttemptChecker
-from portico_executors.config import Settings
+from portico_executors.config import EXECUTOR_TYPES, Settings
 from portico_executors.handlers import make_node_ready_handler
 
 from .support import NodeClient, executor_settings, make_ready
@@ -152,17 +152,18 @@ def test_load_settings_names_the_bad_setting(
 ) -> None:
     monkeypatch.setenv("PORTICO_EXECUTOR_PREFETCH", "0")
     with pytest.raises(SystemExit):
-        load_settings("http,ai")
+        load_settings("http,teleport")
     err = capsys.readouterr().err
     assert "--types" in err
-    assert "unknown executor type(s) ai" in err
+    assert "unknown executor type(s) teleport" in err
     assert "PORTICO_EXECUTOR_PREFETCH" in err
 
 
 def test_settings_defaults_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORTICO_HTTP_ALLOW_HOSTS", "127.0.0.1, internal.example ,10.0.0.0/8")
     settings = Settings()
-    assert settings.types == ("http", "transform", "condition", "merge", "wait")
+    assert settings.types == EXECUTOR_TYPES
+    assert {"http", "ai", "slack", "discord", "wait"} <= set(settings.types)
     assert settings.prefetch == 64
     assert settings.http_allow_hosts == ("127.0.0.1", "internal.example", "10.0.0.0/8")
 

@@ -238,7 +238,7 @@ async def test_result_echoes_the_delivery(service: ExecutorService) -> None:
 
 
 async def test_unknown_node_type_fails(service: ExecutorService) -> None:
-    result = await service.execute(make_ready("slack", {"text": "hi"}))
+    result = await service.execute(make_ready("teleport", {"to": "mars"}))
     assert result.error is not None
     assert (result.error.type, result.error.retryable) == ("UnknownNodeType", False)
 

@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,6 +79,7 @@ NO_RATE_LIMITS: dict[str, Any] = {
     "rate_limit_signup_per_ip": "",
     "rate_limit_signup_per_account": "",
     "rate_limit_ws_connect_per_ip": "",
+    "rate_limit_ai_generate_per_tenant": "",
 }
 
 
@@ -251,6 +253,29 @@ def _answers(base_url: str) -> bool:
 
 def no_rate_limits_env() -> dict[str, str]:
     return {f"PORTICO_{name.upper()}": value for name, value in NO_RATE_LIMITS.items()}
+
+
+@contextmanager
+def private_vhost(infra: Any, label: str) -> Iterator[str]:
+    """An AMQP URL on a vhost of its own, where no other test's services answer (or listen);
+    skips where the local rabbitmqctl cannot make one."""
+    if shutil.which("rabbitmqctl") is None or not infra.amqp_url.startswith(
+        "amqp://guest:guest@127.0.0.1:5672/"
+    ):
+        pytest.skip("needs the local RabbitMQ (rabbitmqctl) to make a vhost of its own")
+    vhost = f"{infra.run_id}_{label}_{uuid.uuid4().hex[:6]}"
+    ctl = ["rabbitmqctl", "-q"]
+    subprocess.run([*ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [*ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    finally:
+        subprocess.run([*ctl, "delete_vhost", vhost], capture_output=True, timeout=60)
 
 
 # --- runs and WebSockets ----------------------------------------------------------------------

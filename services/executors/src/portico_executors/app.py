@@ -23,13 +23,17 @@ from portico_contracts.topology import (
     NODES_EXCHANGE,
     RESULTS_EXCHANGE,
     RESULTS_QUEUE,
+    STATUS_EXCHANGE,
     executor_queue,
 )
+from portico_executors.ai.providers import preload as preload_ai_sdks
+from portico_executors.ai.rpc import register_ai_rpc
 from portico_executors.attempts import AttemptChecker, OrchestratorRpc
 from portico_executors.config import Settings
 from portico_executors.credentials_client import CredentialsClient
 from portico_executors.handlers import RecentMessages, make_node_ready_handler
 from portico_executors.http_guard import HostPolicy, guarded_client
+from portico_executors.progress import BrokerChannel, ProgressPublisher
 from portico_executors.sandbox import SandboxLimits, SandboxPool
 from portico_executors.service import ExecutorService
 
@@ -76,6 +80,7 @@ async def declare_topology(broker: RabbitBroker, settings: Settings) -> None:
     await broker.declare_exchange(NODES_EXCHANGE)
     results = await broker.declare_exchange(RESULTS_EXCHANGE)
     dead_letters = await broker.declare_exchange(DEAD_LETTER_EXCHANGE)
+    await broker.declare_exchange(STATUS_EXCHANGE)  # node progress goes out on it
     dead_queue = await broker.declare_queue(DEAD_LETTER_QUEUE)
     await dead_queue.bind(dead_letters, routing_key="")
     if settings.declare_results_queue:
@@ -113,9 +118,16 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         credentials = CredentialsClient(
             settings.amqp_url, settings.credentials_timeout_s, settings.credentials_retries
         )
-        service = ExecutorService(settings, http, sandbox, credentials=credentials)
+        progress = ProgressPublisher()
+        service = ExecutorService(
+            settings, http, sandbox, credentials=credentials, progress=progress
+        )
         rpc = OrchestratorRpc(settings.amqp_url)
         broker = build_broker(settings, service, rpc)
+        progress.bind(BrokerChannel(broker))
+        if "ai" in settings.types:
+            preload_ai_sdks()  # seconds of imports: now, not in the first node's run
+            register_ai_rpc(broker, credentials, http, settings.ai_timeout_s)
         await broker.connect()
         try:
             await declare_topology(broker, settings)

@@ -5,12 +5,14 @@ A bad value stops start-up with a message naming the variable (see `__main__.loa
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from portico_contracts.runtime import DEFAULT_AMQP_URL, AmqpUrl
+from portico_executors.ai.pricing import PRICES_ENV, PriceTable, parse_prices, read_price_file
 
 # Kept here (not imported from `nodes`) so reading settings never imports the node runners.
 EXECUTOR_TYPES: tuple[str, ...] = (
@@ -21,6 +23,7 @@ EXECUTOR_TYPES: tuple[str, ...] = (
     "wait",
     "slack",
     "discord",
+    "ai",
 )
 
 
@@ -88,6 +91,13 @@ class Settings(BaseSettings):
     # start first. Tests that share a vhost with the orchestrator's tests turn it off.
     declare_results_queue: bool = True
 
+    # ai node: USD prices per million tokens over the built-in table (see ai/pricing.py), as
+    # a file and/or JSON; after validation `ai_prices` holds both, the variable's entries first.
+    ai_prices_file: Path | None = None
+    ai_prices: Annotated[PriceTable, NoDecode] = Field(default_factory=dict, validate_default=True)
+    # One model call (the SDK's own timeout); a node's timeout_s may cut it shorter.
+    ai_timeout_s: float = Field(default=300.0, gt=0, le=3600)
+
     @property
     def http_response_limit(self) -> int:
         return self.http_max_response_bytes or self.max_output_bytes
@@ -100,6 +110,24 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         return _split_commas(value)
+
+    @field_validator("ai_prices_file")
+    @classmethod
+    def _readable_prices(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            read_price_file(value)  # refuse a bad file at start-up, naming the variable
+        return value
+
+    @field_validator("ai_prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: Any) -> Any:
+        return parse_prices(value, PRICES_ENV) if isinstance(value, str | bytes) else value
+
+    @field_validator("ai_prices")
+    @classmethod
+    def _with_file_prices(cls, value: PriceTable, info: ValidationInfo) -> PriceTable:
+        path = info.data.get("ai_prices_file")
+        return {**read_price_file(path), **value} if isinstance(path, Path) else value
 
     @field_validator("types")
     @classmethod

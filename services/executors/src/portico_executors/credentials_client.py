@@ -164,7 +164,14 @@ class CredentialsClient:
         return credential_from_reply(body, credential_id, grant)
 
     async def _ask(self, request: bytes) -> bytes:
-        """Ask up to 1 + retries times, all within timeout_s in total."""
+        """Ask up to 1 + retries times, all within timeout_s in total (connecting included)."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._ask_repeatedly(request)
+        except TimeoutError:  # NoReplyError is handled inside: this is the overall bound
+            raise _unavailable(f"no reply within {self.timeout_s:g} s") from None
+
+    async def _ask_repeatedly(self, request: bytes) -> bytes:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         asks_left = self.retries + 1

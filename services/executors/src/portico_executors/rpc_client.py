@@ -16,12 +16,18 @@ import uuid
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
-from aiormq.exceptions import DeliveryError
+
+# Opening the connection is bounded apart from the wait for an answer, however short that is.
+CONNECT_TIMEOUT_S = 10.0
 
 
 class NoAnswerError(Exception):
     """The service gave no usable answer to one question (no reply in time, nobody serving
     the queue, the broker unreachable, or an unreadable reply)."""
+
+
+class NoReplyError(NoAnswerError, TimeoutError):
+    """No reply within the time given."""
 
 
 class RpcClient:
@@ -59,8 +65,9 @@ class RpcClient:
         answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._waiting[correlation_id] = answer
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout(max(timeout_s, CONNECT_TIMEOUT_S)):
                 channel = await self._open()
+            async with asyncio.timeout(timeout_s):
                 question = aio_pika.Message(
                     body,
                     content_type="application/json",
@@ -71,8 +78,8 @@ class RpcClient:
                 await channel.default_exchange.publish(question, routing_key=self.queue)
                 return await answer
         except TimeoutError:
-            raise NoAnswerError(f"no reply from {self.queue} within {timeout_s:g} s") from None
-        except DeliveryError:  # returned unroutable: exception text would carry the body
+            raise NoReplyError(f"no reply from {self.queue} within {timeout_s:g} s") from None
+        except aio_pika.exceptions.DeliveryError:  # unroutable; its text would quote the body
             raise NoAnswerError(f"nobody serves {self.queue}") from None
         except (aio_pika.exceptions.AMQPError, OSError) as exc:
             raise NoAnswerError(f"broker unreachable: {type(exc).__name__}") from None

@@ -15,14 +15,17 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from portico_gateway.ai_client import AiClient
 from portico_gateway.body_limit import BodyLimitMiddleware
 from portico_gateway.broker import (
     attach_status_consumer,
+    bind_progress,
     declare_command_topology,
     make_broker,
     open_rpc_channel,
 )
 from portico_gateway.config import Settings, load_settings
+from portico_gateway.credentials_client import CredentialsClient
 from portico_gateway.db_failures import watch_engine
 from portico_gateway.dependencies import GatewayState
 from portico_gateway.endpoints import ROUTERS
@@ -35,6 +38,17 @@ from portico_gateway.rpc import RpcClient
 from portico_gateway.runs import expire_idempotency_keys
 from portico_gateway.security import PasswordHashing
 from portico_gateway.ws import REDACT_QUERY_API_KEYS
+
+# At DEBUG these log whole AMQP frames, and a request to credentials.rpc carries a secret.
+_FRAME_LOGGERS = ("aiormq", "aio_pika")
+
+
+def _keep_frames_out_of_logs() -> None:
+    """Whatever the log level, the AMQP clients never log below INFO here. Set on the loggers
+    themselves, so a root logger lowered later (by a test, say) does not reach them."""
+    for name in _FRAME_LOGGERS:
+        frame_logger = logging.getLogger(name)
+        frame_logger.setLevel(max(logging.INFO, frame_logger.getEffectiveLevel()))
 
 
 def _without_password(url: str) -> str:
@@ -70,7 +84,7 @@ def _lifespan(
             hub.feed(routing_key, body)
 
         broker = make_broker(settings.amqp_url, on_reconnected)
-        attach_status_consumer(broker, on_status)
+        status_queue = attach_status_consumer(broker, on_status)
         try:
             await broker.start()
         except Exception as exc:
@@ -84,6 +98,7 @@ def _lifespan(
         housekeeping: asyncio.Task[None] | None = None
         try:
             await declare_command_topology(broker)
+            await bind_progress(broker, status_queue)
             await rpc.start()
             sessions = async_sessionmaker(engine, expire_on_commit=False)
             app.state.gateway = GatewayState(
@@ -92,6 +107,8 @@ def _lifespan(
                 sessions=sessions,
                 broker=broker,
                 orchestrator=OrchestratorClient(rpc, settings.rpc_timeout_s),
+                credentials=CredentialsClient(rpc, settings.rpc_timeout_s),
+                ai=AiClient(rpc, settings.ai_generate_timeout_s),
                 hub=hub,
                 metrics=metrics,
                 rate_limits=RateLimits(settings),
@@ -118,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     # uvicorn logs each WebSocket's URL; keep `?api_key=` out (a repeated add is a no-op).
     logging.getLogger("uvicorn.error").addFilter(REDACT_QUERY_API_KEYS)
+    _keep_frames_out_of_logs()
     metrics = Metrics()
     app = FastAPI(
         title="Portico gateway",

@@ -1,8 +1,9 @@
 """The gateway's RabbitMQ wiring: the FastStream broker, the status-event consumer, topology.
 
 Each replica consumes `portico.status` through its own exclusive, auto-deleted queue bound to
-`status.#`: status events are a live feed for open WebSockets, not work to share, so every
-replica must see every event (and RabbitMQ drops the queue when the replica goes away).
+`status.#` and `progress.#`: status events and node progress are a live feed for open
+WebSockets, not work to share, so every replica must see every one (and RabbitMQ drops the
+queue when the replica goes away).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from portico_contracts.topology import (
 logger = logging.getLogger("portico.gateway.broker")
 
 StatusSink = Callable[[str, bytes], None]
+PROGRESS_BINDING = "progress.#"
 
 
 def make_broker(amqp_url: str, on_reconnected: Callable[[Any], Awaitable[None]]) -> RabbitBroker:
@@ -55,13 +57,15 @@ def status_queue() -> RabbitQueue:
     )
 
 
-def attach_status_consumer(broker: RabbitBroker, sink: StatusSink) -> None:
-    """Feed every status event (routing key, raw body) to `sink`; nothing to ack or persist."""
+def attach_status_consumer(broker: RabbitBroker, sink: StatusSink) -> RabbitQueue:
+    """Feed every status event and progress chunk (routing key, raw body) to `sink`; nothing
+    to ack or persist. Returns the queue, for `bind_progress` once the broker has started."""
+    queue = status_queue()
 
     # ACK_FIRST consumes without acks: a missed live event is recovered from the
     # orchestrator (EventsSince) by the subscription that notices the gap.
     @broker.subscriber(
-        status_queue(),
+        queue,
         STATUS_EXCHANGE,
         ack_policy=AckPolicy.ACK_FIRST,
         no_reply=True,
@@ -69,6 +73,16 @@ def attach_status_consumer(broker: RabbitBroker, sink: StatusSink) -> None:
     )
     async def on_status_event(message: RabbitMessage) -> None:
         sink(message.raw_message.routing_key or "", message.body)
+
+    return queue
+
+
+async def bind_progress(broker: RabbitBroker, queue: RabbitQueue) -> None:
+    """Bind the status queue to `progress.#` as well (a subscriber binds one routing key).
+    Bound through the very queue object the subscriber declared, whose bindings the robust
+    connection restores after a reconnect."""
+    declared = await broker.declare_queue(queue)
+    await declared.bind(STATUS_EXCHANGE.name, routing_key=PROGRESS_BINDING)
 
 
 async def declare_command_topology(broker: RabbitBroker) -> None:

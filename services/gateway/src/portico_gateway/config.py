@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | Literal["auto"] = "auto"
 
     rpc_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    # Writing a node config takes the model up to a few tries; past this it is a 503.
+    ai_generate_timeout_s: float = Field(default=120.0, gt=0, le=600)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # A connection attempt to an unreachable database gives up after this, so a request
     # during an outage is a quick 503 rather than a wait of asyncpg's default 60 s.
@@ -62,6 +64,8 @@ class Settings(BaseSettings):
     rate_limit_signup_per_ip: RateLimit = "60/hour"  # mass account creation
     rate_limit_signup_per_account: RateLimit = "5/hour"  # hammering one email address
     rate_limit_ws_connect_per_ip: RateLimit = "60/minute"  # each connect costs an auth query
+    # POST /api/ai/generate-config calls a model on the account's own API key: its money.
+    rate_limit_ai_generate_per_tenant: RateLimit = "10/minute;100/day"
 
     # argon2id takes 64 MiB and tens of ms per hash: at most this many run at once (memory is
     # bounded by it), each on its own thread off the event loop...

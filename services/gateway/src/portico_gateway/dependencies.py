@@ -17,7 +17,9 @@ from faststream.rabbit import RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from portico_gateway import service
+from portico_gateway.ai_client import AiClient
 from portico_gateway.config import Settings
+from portico_gateway.credentials_client import CredentialsClient
 from portico_gateway.errors import UnauthenticatedError
 from portico_gateway.hub import StatusHub
 from portico_gateway.metrics import Metrics
@@ -26,6 +28,7 @@ from portico_gateway.rate_limits import RateLimits
 from portico_gateway.runs import IDEMPOTENCY_HEADER
 from portico_gateway.security import PasswordHashing
 from portico_gateway.service import Principal
+from portico_gateway.workflow_credentials import CredentialLookup
 
 
 @dataclass
@@ -35,6 +38,8 @@ class GatewayState:
     sessions: async_sessionmaker[AsyncSession]
     broker: RabbitBroker
     orchestrator: OrchestratorClient
+    credentials: CredentialsClient
+    ai: AiClient
     hub: StatusHub
     metrics: Metrics
     rate_limits: RateLimits
@@ -104,6 +109,21 @@ async def current_principal(request: Request, db: DB, state: State) -> Principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def credential_lookup(db: DB, principal: CurrentPrincipal, state: State) -> CredentialLookup:
+    """How a workflow save learns the types of the credentials its nodes name (this tenant's
+    only: another tenant's credential is simply absent from the answer)."""
+
+    async def types_of(ids: list[str]) -> dict[str, str]:
+        await db.commit()  # release the connection while the credentials service answers
+        found = await state.credentials.list_credentials(principal.tenant_id, ids=ids)
+        return {view.id: view.type for view in found}
+
+    return types_of
+
+
+CredentialTypes = Annotated[CredentialLookup, Depends(credential_lookup)]
 
 
 IdempotencyKeyHeader = Annotated[

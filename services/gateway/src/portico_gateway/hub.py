@@ -1,7 +1,9 @@
-"""In-memory fan-out of status events to the WebSocket subscriptions of this replica.
+"""In-memory fan-out of status events and node progress to this replica's WebSocket
+subscriptions.
 
 The hub only routes: by execution id and by workflow id, and never across tenants. Ordering,
-gap filling and de-duplication are the subscriptions' business (see ws_subscriptions.py).
+gap filling and de-duplication of status events are the subscriptions' business (see
+ws_subscriptions.py); progress is passed on as it comes, outside all of that.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from portico_contracts.messages import StatusEvent
+from portico_contracts.messages import NodeProgress, StatusEvent
 
 logger = logging.getLogger("portico.gateway.hub")
 
@@ -22,6 +24,8 @@ class Listener(Protocol):
     def tenant_id(self) -> str: ...
 
     def offer(self, event: StatusEvent) -> None: ...
+
+    def offer_progress(self, progress: NodeProgress) -> None: ...
 
     def resync(self) -> None: ...
 
@@ -50,15 +54,18 @@ class StatusHub:
         )
 
     def feed(self, routing_key: str, body: bytes) -> None:
-        """Entry point of the status consumer: one raw event from RabbitMQ."""
-        # status.<tenant>.<workflow>.<execution>: most events interest no socket here, and
-        # the routing key says so without parsing the body.
+        """Entry point of the status consumer: one raw status event or progress chunk."""
+        # <status|progress>.<tenant>.<workflow>.<execution>: most messages interest no socket
+        # here, and the routing key says so without parsing the body.
         parts = routing_key.split(".")
         if (
             len(parts) == 4
             and parts[2] not in self._by_workflow
             and parts[3] not in self._by_execution
         ):
+            return
+        if parts[0] == "progress":
+            self._feed_progress(routing_key, body)
             return
         try:
             event = StatusEvent.model_validate_json(body)
@@ -67,15 +74,30 @@ class StatusHub:
             return
         self.dispatch(event)
 
-    def dispatch(self, event: StatusEvent) -> None:
+    def _feed_progress(self, routing_key: str, body: bytes) -> None:
+        try:
+            progress = NodeProgress.model_validate_json(body)
+        except ValidationError as exc:
+            logger.warning("dropping unreadable node progress (%s): %s", routing_key, exc)
+            return
+        self.dispatch_progress(progress)
+
+    def _listeners(self, tenant_id: str, execution_id: str, workflow_id: str) -> list[Listener]:
         targets = [
-            *self._by_execution.get(event.execution_id, ()),
-            *self._by_workflow.get(event.workflow_id, ()),
+            *self._by_execution.get(execution_id, ()),
+            *self._by_workflow.get(workflow_id, ()),
         ]
-        for listener in targets:
-            # The tenant check is the isolation boundary: ids alone are not trusted.
-            if listener.tenant_id == event.tenant_id:
-                listener.offer(event)
+        # The tenant check is the isolation boundary: ids alone are not trusted.
+        return [listener for listener in targets if listener.tenant_id == tenant_id]
+
+    def dispatch(self, event: StatusEvent) -> None:
+        for listener in self._listeners(event.tenant_id, event.execution_id, event.workflow_id):
+            listener.offer(event)
+
+    def dispatch_progress(self, progress: NodeProgress) -> None:
+        ids = (progress.tenant_id, progress.execution_id, progress.workflow_id)
+        for listener in self._listeners(*ids):
+            listener.offer_progress(progress)
 
     def resync_all(self) -> None:
         """After a broker reconnect: events may have been missed, let every subscription ask."""

@@ -30,6 +30,7 @@ class Rule(Enum):
     SIGNUP_IP = "signups from this address"
     SIGNUP_ACCOUNT = "signups for this email address"
     WS_CONNECT = "WebSocket connections from this address"
+    AI_GENERATE = "generated configs for this account"
 
 
 def _rules(settings: Settings) -> dict[Rule, list[RateLimitItem]]:
@@ -40,6 +41,7 @@ def _rules(settings: Settings) -> dict[Rule, list[RateLimitItem]]:
         Rule.SIGNUP_IP: settings.rate_limit_signup_per_ip,
         Rule.SIGNUP_ACCOUNT: settings.rate_limit_signup_per_account,
         Rule.WS_CONNECT: settings.rate_limit_ws_connect_per_ip,
+        Rule.AI_GENERATE: settings.rate_limit_ai_generate_per_tenant,
     }
     return {rule: parse_many(text) if text else [] for rule, text in configured.items()}
 

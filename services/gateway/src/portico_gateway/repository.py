@@ -157,7 +157,9 @@ async def get_workflow(
     )
     if for_update:
         # Serializes concurrent saves of one workflow so version numbers never collide.
-        statement = statement.with_for_update()
+        # populate_existing: the row may already be in the session, read before the lock,
+        # and what counts (latest_version) is what it holds now.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     return (await db.scalars(statement)).one_or_none()
 
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, DeliveryMode
 from aio_pika.exceptions import AMQPError, PublishError
+from aiormq.exceptions import ChannelNotFoundEntity
 
 REPLY_TO = "amq.rabbitmq.reply-to"
 # Publishing (with its confirm) is bounded separately from waiting for the answer, so a
@@ -109,6 +110,31 @@ class RpcClient:
                 raise ReplyTimeoutError(f"no reply within {wait_s:g}s") from None
         finally:
             self._pending.pop(correlation_id, None)
+
+    async def consumer_count(self, queue: str) -> int:
+        """How many consumers `queue` has right now (0 when it does not exist).
+
+        For calls that wait long for their answer: a queue left behind by consumers that are
+        gone takes the request silently, and its caller would wait out the whole timeout.
+        Asked on a throwaway channel, because a passive declare of a missing queue closes the
+        channel it was sent on.
+        """
+        channel = self._channel
+        if channel is None or channel.is_closed:
+            raise BrokerUnreachableError("not connected to RabbitMQ")
+        try:
+            underlay = await channel.get_underlay_channel()
+            probe = await underlay.connection.channel(publisher_confirms=False)
+            try:
+                declared = await probe.queue_declare(queue, passive=True, timeout=PUBLISH_TIMEOUT_S)
+            except ChannelNotFoundEntity:
+                return 0
+            finally:
+                if not probe.is_closed:
+                    await probe.close()
+        except (AMQPError, ConnectionError, OSError, RuntimeError, TimeoutError) as exc:
+            raise BrokerUnreachableError(f"could not ask RabbitMQ about {queue}: {exc!r}") from exc
+        return declared.consumer_count or 0
 
     @staticmethod
     async def _restored(channel: AbstractRobustChannel) -> None:

@@ -8,7 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from portico_contracts.ai import AiProvider
+from portico_contracts.credentials import CREDENTIAL_ID_PATTERN, CredentialType
 from portico_contracts.graph import NODE_ID_PATTERN
+from portico_contracts.nodes import NODE_TYPES
 from portico_gateway.json_safety import (
     check_storable,
     has_control_characters,
@@ -179,3 +182,77 @@ class NodeTypeView(BaseModel):
     needs_credential: bool
     is_trigger: bool
     config_schema: dict[str, Any]
+
+
+def _credential_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if has_control_characters(value):
+        raise ValueError("must not contain control characters")
+    return value.strip()
+
+
+_DATA_DESCRIPTION = (
+    "The secret fields of the type (see GET /api/credential-types). Write-only: sealed by the "
+    "credentials service and never shown again, in any response."
+)
+
+
+class CredentialCreate(_Body):
+    name: str = Field(min_length=1, max_length=200, examples=["OpenAI (team account)"])
+    type: CredentialType
+    data: dict[str, Any] = Field(
+        description=_DATA_DESCRIPTION, json_schema_extra={"writeOnly": True}
+    )
+
+    _name = field_validator("name")(_credential_name)
+
+
+class CredentialUpdate(_Body):
+    """Rename, replace the secret, or both; what is left out stays as it is."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    data: dict[str, Any] | None = Field(
+        default=None, description=_DATA_DESCRIPTION, json_schema_extra={"writeOnly": True}
+    )
+
+    _name = field_validator("name")(_credential_name)
+
+
+class CredentialTypeView(BaseModel):
+    name: CredentialType
+    label: str
+    data_schema: dict[str, Any] = Field(
+        description="JSON schema of `data`; secret fields are writeOnly with format password."
+    )
+    node_types: list[str] = Field(description="Node types that take a credential of this type.")
+
+
+def _known_node_type(value: str) -> str:
+    if value not in NODE_TYPES:
+        raise ValueError(f"unknown node type; choose one of {', '.join(NODE_TYPES)}")
+    return value
+
+
+class GenerateConfigRequest(_Body):
+    node_type: str = Field(
+        min_length=1, max_length=100, json_schema_extra={"enum": list(NODE_TYPES)}
+    )
+    description: str = Field(
+        min_length=1,
+        max_length=4000,
+        description="What the node should do, in plain English.",
+        examples=["POST the trigger's email to https://crm.example.com/leads as JSON"],
+    )
+    provider: AiProvider
+    credential_id: str = Field(
+        pattern=CREDENTIAL_ID_PATTERN, description="A credential of the provider's type."
+    )
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Defaults to the provider's."
+    )
+
+    _node_type = field_validator("node_type")(_known_node_type)
+    _description = field_validator("description")(check_storable)

@@ -43,6 +43,7 @@ from portico_gateway.schemas import (
     WorkflowSummary,
 )
 from portico_gateway.service import Principal, is_uuid, utcnow
+from portico_gateway.workflow_credentials import CredentialLookup, credential_problems
 
 MANUAL_TRIGGER = "trigger.manual"
 
@@ -144,8 +145,17 @@ async def _version(
     return version
 
 
-async def create_workflow(db: AsyncSession, principal: Principal, data: Any) -> WorkflowDetail:
+async def _check_credentials(graph: WorkflowGraph, lookup: CredentialLookup) -> None:
+    problems = await credential_problems(graph, lookup)
+    if problems:
+        raise _invalid(problems)
+
+
+async def create_workflow(
+    db: AsyncSession, principal: Principal, data: Any, lookup: CredentialLookup
+) -> WorkflowDetail:
     graph = checked_graph(data)
+    await _check_credentials(graph, lookup)
     workflow, version = await repo.add_workflow(
         db, principal.tenant_id, _stored(graph), principal.user_id
     )
@@ -158,10 +168,14 @@ async def update_workflow(
     workflow_id: str,
     data: Any,
     expected_version: int | None,
+    lookup: CredentialLookup,
 ) -> WorkflowDetail:
     """Save a new version. With `expected_version`, refuse if someone else saved meanwhile."""
-    workflow = await _workflow(db, principal, workflow_id, for_update=True)
+    await _workflow(db, principal, workflow_id)  # a missing workflow is a 404 before all else
     graph = checked_graph(data)
+    # Asked before the row is locked: the lock is not held while another service answers.
+    await _check_credentials(graph, lookup)
+    workflow = await _workflow(db, principal, workflow_id, for_update=True)
     if expected_version is not None and expected_version != workflow.latest_version:
         raise VersionConflictError(
             f"workflow {workflow_id} is at version {workflow.latest_version}, not "
@@ -249,9 +263,11 @@ def _imported_graph(document: Any) -> Any:
     return document["graph"]
 
 
-async def import_workflow(db: AsyncSession, principal: Principal, document: Any) -> WorkflowDetail:
+async def import_workflow(
+    db: AsyncSession, principal: Principal, document: Any, lookup: CredentialLookup
+) -> WorkflowDetail:
     """Create a new workflow (version 1) from an export document or a bare graph."""
-    return await create_workflow(db, principal, _imported_graph(document))
+    return await create_workflow(db, principal, _imported_graph(document), lookup)
 
 
 def _trigger(graph: WorkflowGraph, requested: str | None, number: int) -> str:

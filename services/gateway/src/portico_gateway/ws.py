@@ -5,8 +5,18 @@ Client frames (JSON text):
   {"type": "subscribe", "workflow_id": "…"}                      recent executions then live
   {"type": "unsubscribe", "execution_id" | "workflow_id": "…"}
   {"type": "ping"}
-Server frames: snapshot, event, pong, error. A bad frame gets an error frame and the
-connection stays up.
+Server frames: snapshot, event, progress, pong, error. A bad frame gets an error frame and
+the connection stays up.
+
+  {"type": "event", "event": StatusEvent}   sequenced: per execution, seq 1, 2, … without gaps
+  {"type": "progress", "progress": {"type": "node.progress", "execution_id", "workflow_id",
+   "node_id", "attempt", "index", "text", "at", "tenant_id", "message_id", "schema_version"}}
+      Partial output of a running node (an AI node's text as it streams). Not sequenced and
+      best effort: `index` counts one attempt's chunks from 0, and appending `text` in index
+      order rebuilds the text so far; a chunk may be missing (a slow client's are dropped
+      rather than disconnecting it) or arrive around its node's events. The node's
+      `node.succeeded` event carries the whole output, and a missing chunk never causes a
+      resync. Sent only after the subscription's snapshot.
 """
 
 from __future__ import annotations
@@ -51,6 +61,9 @@ router = APIRouter()
 MAX_FRAME_CHARS = 16 * 1024
 MAX_SUBSCRIPTIONS = 100
 OUTBOX_LIMIT = 10_000
+# Progress is dropped once this many frames wait: a client that falls behind loses chunks
+# (node.succeeded still brings the whole output) rather than its connection.
+PROGRESS_BACKLOG = 1_000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4008
@@ -128,6 +141,10 @@ class WsConnection:
             self.overflow()
             return
         self._outbox.put_nowait(frame)
+
+    def send_progress(self, frame: dict[str, Any]) -> None:
+        if not self._overflowed and self._outbox.qsize() < PROGRESS_BACKLOG:
+            self._outbox.put_nowait(frame)
 
     def overflow(self) -> None:
         """The client reads slower than events come: drop it; it resumes with after_seq."""

@@ -9,6 +9,9 @@ lets the missing ones arrive, and after that EventsSince fetches them from the o
 Start-up follows "listen first, then look": the subscription registers with the hub (live
 events queue in the inbox), then takes the snapshot or replay, then drains the inbox dropping
 whatever the snapshot already covered.
+
+Node progress (`NodeProgress`, an AI node's text as it streams) skips all of this: it has no
+seq, is sent as it comes once the snapshot is out, and may be dropped (see WsConnection).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from portico_contracts.messages import StatusEvent
+from portico_contracts.messages import NodeProgress, StatusEvent
 from portico_contracts.queries import ListExecutions
 from portico_gateway.errors import PorticoError
 from portico_gateway.hub import StatusHub
@@ -44,6 +47,8 @@ class Connection(Protocol):
 
     def send(self, frame: dict[str, Any]) -> None: ...
 
+    def send_progress(self, frame: dict[str, Any]) -> None: ...
+
     def overflow(self) -> None: ...
 
     def follows_execution(self, execution_id: str) -> bool: ...
@@ -55,6 +60,10 @@ class ResyncFailedError(PorticoError):
 
 def event_frame(event: StatusEvent) -> dict[str, Any]:
     return {"type": "event", "event": event.model_dump(mode="json")}
+
+
+def progress_frame(progress: NodeProgress) -> dict[str, Any]:
+    return {"type": "progress", "progress": progress.model_dump(mode="json")}
 
 
 def error_frame(code: str, message: str) -> dict[str, Any]:
@@ -117,6 +126,8 @@ class _Subscription:
         self.conn = conn
         self.target_id = target_id
         self.inbox: asyncio.Queue[StatusEvent | None] = asyncio.Queue()
+        # Progress waits for the snapshot: a chunk sent before it would come out of nowhere.
+        self.live = False
 
     @property
     def tenant_id(self) -> str:
@@ -127,6 +138,13 @@ class _Subscription:
             self.conn.overflow()
             return
         self.inbox.put_nowait(event)
+
+    def offer_progress(self, progress: NodeProgress) -> None:
+        if self.live and self.wants_progress(progress):
+            self.conn.send_progress(progress_frame(progress))
+
+    def wants_progress(self, progress: NodeProgress) -> bool:
+        return True
 
     def resync(self) -> None:
         # None in the inbox means "ask the orchestrator what I may have missed".
@@ -139,6 +157,7 @@ class _Subscription:
         self._register()
         try:
             await self._start()
+            self.live = True
             await self._pump()
         except PorticoError as exc:
             self.conn.send(error_frame(exc.code, exc.message))
@@ -243,6 +262,10 @@ class WorkflowSubscription(_Subscription):
     def deliver(self, event: StatusEvent) -> None:
         if not self.conn.follows_execution(event.execution_id):
             super().deliver(event)
+
+    def wants_progress(self, progress: NodeProgress) -> bool:
+        # Like events: the socket's own subscription to that execution sends it.
+        return not self.conn.follows_execution(progress.execution_id)
 
     def _register(self) -> None:
         self.conn.hub.add_workflow(self.target_id, self)

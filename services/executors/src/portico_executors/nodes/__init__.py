@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from portico_contracts.nodes import NODE_TYPES, NodeConfig
 from portico_executors.config import EXECUTOR_TYPES
+from portico_executors.nodes.ai import run_ai
 from portico_executors.nodes.base import NodeRunner
 from portico_executors.nodes.chat import run_discord, run_slack
 from portico_executors.nodes.condition import prepare_condition, run_condition
@@ -45,6 +46,7 @@ RUNNERS: dict[str, NodeRunner] = {
             cancellable_timeout=True,
             side_effects=True,
         ),
+        NodeRunner("ai", _config_model("ai"), run_ai, cancellable_timeout=True, side_effects=True),
     )
 }
 

@@ -67,7 +67,14 @@ def webhook_of(ctx: RunContext, service: str, credential_type: str) -> Webhook:
             "node's credential_id",
             type="CredentialMissing",
         )
-    return Webhook(service, credential_type, httpx.URL(str(credential.url)))
+    try:
+        url = httpx.URL(str(credential.url))
+    except (httpx.InvalidURL, ValueError):  # its text would quote the URL
+        raise NodeRunError(
+            f"the {service} webhook URL in the credential is not usable; update it",
+            type="CredentialInvalid",
+        ) from None
+    return Webhook(service, credential_type, url)
 
 
 async def _read_answer(response: httpx.Response, webhook: Webhook) -> bytes:
@@ -89,14 +96,14 @@ async def post_json(
 ) -> tuple[httpx.Response, bytes]:
     """POST `payload` to the webhook; every transport problem becomes a NodeRunError that
     names the webhook, never its URL."""
-    request = ctx.http.build_request(
-        "POST",
-        url or webhook.url,
-        json=payload,
-        headers={IDEMPOTENCY_HEADER: idempotency_key(ctx)},
-        timeout=httpx.Timeout(REQUEST_TIMEOUT_S),
-    )
     try:
+        request = ctx.http.build_request(
+            "POST",
+            url or webhook.url,
+            json=payload,
+            headers={IDEMPOTENCY_HEADER: idempotency_key(ctx)},
+            timeout=httpx.Timeout(REQUEST_TIMEOUT_S),
+        )
         async with asyncio.timeout(REQUEST_TIMEOUT_S):  # httpx's timeouts are per phase
             response = await ctx.http.send(request, stream=True, follow_redirects=False)
             try:
@@ -114,15 +121,20 @@ async def post_json(
             type="Timeout",
             retryable=True,
         ) from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        raise NodeRunError(
+            f"{webhook.label} URL in the credential is not usable; update it",
+            type="CredentialInvalid",
+        ) from None
     except httpx.TransportError as exc:  # `from None`: the chained text may hold the URL
         raise NodeRunError(
             f"could not reach {webhook.label}: {webhook.scrub(str(exc)) or type(exc).__name__}",
             type="HttpConnectionError",
             retryable=True,
         ) from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError, TypeError) as exc:  # a broken answer, an odd payload
         raise NodeRunError(
-            f"invalid answer from {webhook.label}: {type(exc).__name__}",
+            f"posting to {webhook.label} failed: {type(exc).__name__}",
             type="ChatInvalidResponse",
         ) from None
 

@@ -60,19 +60,34 @@ def _secrets(*values: str) -> tuple[str, ...]:
     return tuple(sorted({v for v in values if v}, key=len, reverse=True))
 
 
+def _sendable(auth: RequestAuth) -> RequestAuth:
+    # A value httpx would refuse makes an error that quotes it (escaped, so redaction would
+    # miss it): refuse it here instead, without showing it.
+    if not all(" " <= char <= "~" or char == "\t" for char in auth.value):
+        raise NodeRunError(
+            "the credential's value cannot be sent in an HTTP header: it holds line breaks, "
+            "control or non-ASCII characters; update the credential",
+            type="CredentialInvalid",
+        )
+    return auth
+
+
 def request_auth(credential: CredentialData | None) -> RequestAuth | None:
     """How the credential authenticates a request; None without one."""
     if credential is None:
         return None
+    return _sendable(_auth_of(credential))
+
+
+def _auth_of(credential: CredentialData) -> RequestAuth:
     if isinstance(credential, HttpBearer):
         value = f"Bearer {credential.token}"
         return RequestAuth("Authorization", value, _secrets(credential.token, value))
     if isinstance(credential, HttpBasic):
         pair = f"{credential.username}:{credential.password}".encode()
         encoded = base64.b64encode(pair).decode("ascii")
-        return RequestAuth(
-            "Authorization", f"Basic {encoded}", _secrets(encoded, credential.password)
-        )
+        value = f"Basic {encoded}"
+        return RequestAuth("Authorization", value, _secrets(value, encoded, credential.password))
     if isinstance(credential, HttpHeader):
         return RequestAuth(credential.name, credential.value, _secrets(credential.value))
     raise NodeRunError(

@@ -6,8 +6,10 @@ from fastapi import APIRouter
 
 from portico_gateway import ws
 from portico_gateway.endpoints import (
+    ai,
     api_keys,
     auth,
+    credentials,
     dead_letters,
     executions,
     health,
@@ -22,6 +24,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     executions.router,
     dead_letters.router,
     node_types.router,
+    credentials.router,
+    ai.router,
     health.router,
     ws.router,
 )

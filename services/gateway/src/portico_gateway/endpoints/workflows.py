@@ -8,7 +8,13 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from portico_gateway import runs
 from portico_gateway import workflow_service as workflows
-from portico_gateway.dependencies import DB, CurrentPrincipal, IdempotencyKeyHeader, State
+from portico_gateway.dependencies import (
+    DB,
+    CredentialTypes,
+    CurrentPrincipal,
+    IdempotencyKeyHeader,
+    State,
+)
 from portico_gateway.errors import InvalidRequestError
 from portico_gateway.rate_limits import Rule
 from portico_gateway.schemas import (
@@ -46,9 +52,11 @@ WorkflowId = Annotated[str, Path(max_length=100)]
 
 
 @router.post("", status_code=201)
-async def create_workflow(graph: GraphBody, db: DB, principal: CurrentPrincipal) -> WorkflowDetail:
+async def create_workflow(
+    graph: GraphBody, db: DB, principal: CurrentPrincipal, credentials: CredentialTypes
+) -> WorkflowDetail:
     """Save a new workflow as version 1."""
-    return await workflows.create_workflow(db, principal, graph)
+    return await workflows.create_workflow(db, principal, graph, credentials)
 
 
 @router.get("")
@@ -67,9 +75,10 @@ async def import_workflow(
     document: Annotated[dict[str, Any], Body(description="An export document or a bare graph.")],
     db: DB,
     principal: CurrentPrincipal,
+    credentials: CredentialTypes,
 ) -> WorkflowDetail:
     """Create a workflow from `GET /api/workflows/{id}/export` output (or a bare graph)."""
-    return await workflows.import_workflow(db, principal, document)
+    return await workflows.import_workflow(db, principal, document, credentials)
 
 
 @router.get("/{workflow_id}")
@@ -85,6 +94,7 @@ async def update_workflow(
     graph: GraphBody,
     db: DB,
     principal: CurrentPrincipal,
+    credentials: CredentialTypes,
     expected_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> WorkflowDetail:
     """Save the graph as a new immutable version.
@@ -102,7 +112,9 @@ async def update_workflow(
         ):
             raise InvalidRequestError("expected_version must be a positive integer")
         expected_version = expected_version or in_body
-    return await workflows.update_workflow(db, principal, workflow_id, graph, expected_version)
+    return await workflows.update_workflow(
+        db, principal, workflow_id, graph, expected_version, credentials
+    )
 
 
 @router.delete("/{workflow_id}", status_code=204)
