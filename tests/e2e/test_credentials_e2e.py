@@ -65,7 +65,9 @@ async def _all_events(client: Portico, execution_id: str) -> list[dict[str, Any]
     """Everything a WebSocket subscriber is sent for the execution: snapshot and replay."""
     frames: list[dict[str, Any]] = []
     async with await client.ws() as ws:
-        await ws.send(json.dumps({"action": "subscribe", "execution_id": execution_id}))
+        await ws.send(
+            json.dumps({"type": "subscribe", "execution_id": execution_id, "after_seq": 0})
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

@@ -378,6 +378,28 @@ def orchestrator(
         stop_processes([process], signal.SIGTERM, timeout_s=15)
 
 
+@pytest.fixture(scope="session")
+def credentials_service(
+    infra: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m portico_credentials` on this run's database and vhost."""
+    log_path = tmp_path_factory.mktemp("credentials") / "credentials.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portico_credentials"],
+            env={**os.environ, **infra.env(), "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    time.sleep(0.5)
+    if process.poll() is not None:
+        pytest.fail(f"the credentials service exited at start-up:\n{log_path.read_text()[-3000:]}")
+    try:
+        yield process
+    finally:
+        stop_processes([process], signal.SIGTERM, timeout_s=15)
+
+
 @pytest.fixture
 async def live_orchestrator(
     orchestrator: subprocess.Popen[bytes], alice: User

@@ -8,6 +8,7 @@ answers, one where nobody does (every credentials call is then a 503 with Retry-
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -189,14 +190,17 @@ async def test_credential_types_mark_secret_fields_write_only(lonely_user: User)
     response = await lonely_user.client.get("/api/credential-types")
     assert response.status_code == 200, response.text
     types = {item["name"]: item for item in response.json()}
-    assert "openai" in types and "slack_webhook" in types and "hmac_secret" in types
+    assert "openai" in types
+    assert "slack_webhook" in types
+    assert "hmac_secret" in types
     openai = types["openai"]["data_schema"]["properties"]
     assert openai["api_key"]["writeOnly"] is True
     assert openai["api_key"]["format"] == "password"
     assert "writeOnly" not in openai["base_url"]
     assert types["slack_webhook"]["data_schema"]["properties"]["url"]["format"] == "password"
     basic = types["http_basic"]["data_schema"]["properties"]
-    assert "writeOnly" not in basic["username"] and basic["password"]["writeOnly"] is True
+    assert "writeOnly" not in basic["username"]
+    assert basic["password"]["writeOnly"] is True
     assert types["openai"]["node_types"] == ["ai"]
     assert types["slack_webhook"]["node_types"] == ["slack"]
     assert types["openai"]["label"]
@@ -231,9 +235,9 @@ async def served_url(infra: Any, served_amqp_url: str) -> AsyncIterator[str]:
         graceful_timeout_s=2.0,
         db_pool_size=2,
     )
-    async with running(settings):
-        async with serve(gateway_settings(infra, amqp_url=served_amqp_url)) as url:
-            yield url
+    gateway = gateway_settings(infra, amqp_url=served_amqp_url)
+    async with running(settings), serve(gateway) as url:
+        yield url
 
 
 @pytest.fixture
@@ -257,7 +261,8 @@ async def test_create_read_update_delete(ann: User, caplog: pytest.LogCaptureFix
     assert created.status_code == 201, created.text
     view = created.json()
     assert set(view) == {"id", "name", "type", "created_at", "updated_at"}
-    assert view["name"] == "Team OpenAI" and view["type"] == "openai"
+    assert view["name"] == "Team OpenAI"
+    assert view["type"] == "openai"
     credential_id = view["id"]
     texts.append(created.text)
 
@@ -269,7 +274,8 @@ async def test_create_read_update_delete(ann: User, caplog: pytest.LogCaptureFix
     assert other_type.json() == []
     assert (await client.get("/api/credentials", params={"type": "vault"})).status_code == 422
     fetched = await client.get(f"/api/credentials/{credential_id}")
-    assert fetched.status_code == 200 and fetched.json()["name"] == "Team OpenAI"
+    assert fetched.status_code == 200
+    assert fetched.json()["name"] == "Team OpenAI"
     texts += [listed.text, by_type.text, fetched.text]
 
     renamed = await client.put(f"/api/credentials/{credential_id}", json={"name": "Renamed"})
@@ -305,7 +311,8 @@ async def test_another_tenants_credential_is_not_found(ann: User, ben: User) -> 
     assert renamed.status_code == 404, renamed.text
     assert (await ben.client.delete(f"/api/credentials/{credential_id}")).status_code == 404
     still = await ann.client.get(f"/api/credentials/{credential_id}")
-    assert still.status_code == 200 and still.json()["name"] == "OpenAI"
+    assert still.status_code == 200
+    assert still.json()["name"] == "OpenAI"
 
 
 def _slack_graph(credential_id: str, node_type: str = "slack") -> dict[str, Any]:
@@ -322,9 +329,7 @@ def _slack_graph(credential_id: str, node_type: str = "slack") -> dict[str, Any]
     }
 
 
-async def test_a_saved_workflow_names_credentials_of_the_right_type(
-    ann: User, ben: User
-) -> None:
+async def test_a_saved_workflow_names_credentials_of_the_right_type(ann: User, ben: User) -> None:
     openai = (await ann.client.post("/api/credentials", json=openai_body())).json()["id"]
     slack_body = {
         "name": "Slack",
@@ -361,7 +366,5 @@ async def test_a_saved_workflow_names_credentials_of_the_right_type(
 
 
 def _json_text(body: Any) -> str:
-    import json
-
     # ensure_ascii keeps a lone surrogate sendable as the escape a client would write.
     return json.dumps(body)

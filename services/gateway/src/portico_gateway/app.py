@@ -80,7 +80,8 @@ def _lifespan(
             hub.resync_all()
 
         def on_status(routing_key: str, body: bytes) -> None:
-            metrics.status_events.inc()
+            if routing_key.startswith("status."):  # progress chunks are not status events
+                metrics.status_events.inc()
             hub.feed(routing_key, body)
 
         broker = make_broker(settings.amqp_url, on_reconnected)

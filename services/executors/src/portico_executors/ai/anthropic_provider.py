@@ -133,8 +133,10 @@ def _arguments(request: ChatRequest) -> dict[str, Any]:
     if system_parts:
         arguments["system"] = "\n\n".join(system_parts)
     if request.temperature is not None:
-        # Anthropic's range is 0..1; the node allows 0..2 (OpenAI's), so clamp.
-        arguments["temperature"] = min(request.temperature, 1.0)
+        # This SDK version no longer offers `temperature` (newer models drop sampling
+        # parameters), while the API still takes it for the models that have it. Anthropic's
+        # range is 0..1; the node allows 0..2 (OpenAI's), so clamp.
+        arguments["extra_body"] = {"temperature": min(request.temperature, 1.0)}
     return arguments
 
 

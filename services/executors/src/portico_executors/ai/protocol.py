@@ -23,7 +23,6 @@ import httpx2
 from portico_contracts.ai import TokenUsage
 from portico_executors.errors import NodeRunError
 from portico_executors.http_guard import BlockedRequestError
-from portico_executors.nodes.http import parse_retry_after
 
 TextSink = Callable[[str], Awaitable[None]]
 Role = Literal["user", "assistant"]
@@ -115,6 +114,9 @@ def status_failure(
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    # Imported here: the nodes package imports the ai runner, which imports this module.
+    from portico_executors.nodes.http import parse_retry_after
+
     if headers is None:
         return None
     value = headers.get("retry-after")
