@@ -8,9 +8,12 @@ marked `thought` (a thinking model's reasoning) is left out of the answer.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from typing import Any
 
 import httpx
+import httpx2
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -35,6 +38,9 @@ class GeminiProvider:
             timeout=int(timeout_s * 1000),
             retry_options=types.HttpRetryOptions(attempts=1),
             httpx_async_client=sdk_http_client(http),
+            # Given these, the SDK builds no TLS contexts of its own (~70 ms per client).
+            httpx_client=_unused_sync_client(),
+            async_client_args={"ssl": _websocket_tls()},
         )
         self.client = genai.Client(api_key=key.api_key, http_options=options).aio
 
@@ -84,6 +90,22 @@ def _retry_delay(body: Any) -> str | None:
         if isinstance(delay, str) and delay.endswith("s"):
             return delay[:-1]
     return None
+
+
+class _RefuseSync(httpx2.BaseTransport):
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        raise RuntimeError("the gemini adapter makes async calls only")
+
+
+@functools.cache
+def _unused_sync_client() -> httpx2.Client:
+    return httpx2.Client(transport=_RefuseSync(), trust_env=False)
+
+
+@functools.cache
+def _websocket_tls() -> ssl.SSLContext:
+    # Only for the SDK's live (websocket) API, which we do not use; built once, not per call.
+    return ssl.create_default_context()
 
 
 class _StreamState:
