@@ -117,6 +117,9 @@ async def test_node_types_catalogue(alice: User) -> None:
     assert "url" in http["config_schema"]["properties"]
     assert catalogue["trigger.manual"]["is_trigger"] is True
     assert all("needs_credential" in item for item in catalogue.values())
+    assert catalogue["ai"]["credential_types"] == ["openai", "anthropic", "gemini"]
+    assert catalogue["slack"]["needs_credential"] is True
+    assert catalogue["transform"]["credential_types"] == []
 
 
 async def test_probes_docs_and_metrics(anon: httpx.AsyncClient, alice: User) -> None:

@@ -180,6 +180,8 @@ class NodeTypeView(BaseModel):
     category: str
     description: str
     needs_credential: bool
+    # Credential types its `credential_id` may name (empty: it takes none).
+    credential_types: list[str]
     is_trigger: bool
     config_schema: dict[str, Any]
 

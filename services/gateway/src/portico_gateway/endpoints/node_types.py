@@ -19,6 +19,7 @@ def _catalogue() -> list[NodeTypeView]:
             category=node_type.category,
             description=node_type.description,
             needs_credential=node_type.needs_credential,
+            credential_types=list(node_type.credential_types),
             is_trigger=node_type.is_trigger,
             config_schema=node_type.json_schema(),
         )
