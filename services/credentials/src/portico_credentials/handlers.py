@@ -20,8 +20,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from portico_contracts.broker import undecoded
 from portico_contracts.credentials import CredentialRequest
 from portico_contracts.queries import RpcError, RpcReply
+from portico_contracts.sql import is_transient
 from portico_contracts.topology import CREDENTIALS_RPC_QUEUE
-from portico_credentials.db import is_transient
 from portico_credentials.service import CredentialService, ErrorCode, RequestError
 
 logger = logging.getLogger("portico.credentials.handlers")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from typing import Literal, cast
 
 from portico_contracts.credentials import CredentialType
+from portico_contracts.sql import Connection, Query, Record
 from portico_credentials.crypto import Sealed
-from portico_credentials.db import Connection, Query, Record
 from portico_credentials.models import StoredCredential
 
 _COLUMNS = (

@@ -1,58 +1,21 @@
-"""The hot path's database access: an asyncpg pool, transactions, and named-parameter SQL.
+"""The hot path's database access: an asyncpg pool and transactions.
 
-Messages, timers and the outbox talk to asyncpg directly: SQLAlchemy's async layer (greenlet
-hop, compiled-cache lookup, result wrapping) cost about 0.4 ms of CPU per transaction when
-measured, half of the client side of a node result. SQLAlchemy still compiles each statement
-once (`Query`), defines the schema (models.py, migrations) and serves the read-only RPC
-queries (views.py); asyncpg's stubs type the rest.
+Messages, timers and the outbox talk to asyncpg directly, through `portico_contracts.sql`
+(statements compiled once by SQLAlchemy); its async layer would cost about half of the client
+side of a node result. SQLAlchemy's engine serves only the read-only RPC queries (views.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeAlias
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-from sqlalchemy import text
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.engine import make_url
 
-Record: TypeAlias = asyncpg.Record
-# asyncpg's classes take their type parameter only in its stubs, so these stay strings.
-Pool: TypeAlias = "asyncpg.Pool[Record]"
-# A connection of our own, or one lent by the pool.
-Connection: TypeAlias = "asyncpg.Connection[Record] | PoolConnectionProxy[Record]"
+from portico_contracts.sql import Connection, Pool, Query, Record, asyncpg_dsn
 
-_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
-
-
-class Query:
-    """SQL written with `:name` parameters, compiled once by SQLAlchemy into asyncpg's
-    positional `$n` form; run with the parameters by name."""
-
-    def __init__(self, sql: str) -> None:
-        compiled = text(sql).compile(dialect=_DIALECT)
-        self.sql = compiled.string
-        self.names: list[str] = list(compiled.positiontup or [])
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        return [params[name] for name in self.names]
-
-    async def fetch(self, conn: Connection, **params: Any) -> list[Record]:
-        rows: list[Record] = await conn.fetch(self.sql, *self.args(params))
-        return rows
-
-    async def fetchrow(self, conn: Connection, **params: Any) -> Record | None:
-        return await conn.fetchrow(self.sql, *self.args(params))
-
-    async def fetchval(self, conn: Connection, **params: Any) -> Any:
-        return await conn.fetchval(self.sql, *self.args(params))
-
-    async def execute(self, conn: Connection, **params: Any) -> None:
-        await conn.execute(self.sql, *self.args(params))
+__all__ = ["Connection", "Pool", "Query", "Record", "connection", "create_pool", "transaction"]
 
 
 async def _init_connection(conn: Connection) -> None:
@@ -61,12 +24,6 @@ async def _init_connection(conn: Connection) -> None:
         await conn.set_type_codec(
             name, schema="pg_catalog", encoder=str, decoder=json.loads, format="text"
         )
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    """The SQLAlchemy URL (`postgresql+asyncpg://…`) as a plain libpq DSN."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 async def _keep_session(conn: Connection) -> None:

@@ -32,6 +32,7 @@ from portico_contracts.queries import (
     RpcError,
     RpcReply,
 )
+from portico_contracts.sql import is_transient, sqlstate
 from portico_contracts.topology import (
     COMMAND_CANCEL_QUEUE,
     COMMAND_START_QUEUE,
@@ -44,7 +45,7 @@ from portico_contracts.topology import (
     RESULTS_QUEUE,
 )
 from portico_orchestrator import dead_letters, retrying, views
-from portico_orchestrator.unit_of_work import Deps, is_transient, sqlstate
+from portico_orchestrator.unit_of_work import Deps
 
 logger = logging.getLogger("portico.orchestrator.handlers")
 _QUERY = TypeAdapter[OrchestratorQuery](OrchestratorQuery)

@@ -17,7 +17,7 @@ import logging
 
 import asyncpg
 
-from portico_orchestrator.db import asyncpg_dsn
+from portico_contracts.sql import asyncpg_dsn
 
 logger = logging.getLogger("portico.orchestrator.owner")
 

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import asyncpg
 from faststream.rabbit import RabbitBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from portico_contracts.sql import is_transient
 from portico_orchestrator import admission, db, dead_letters
 from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.metrics import Metrics
@@ -30,29 +30,8 @@ from portico_orchestrator.timers import TimerLoop
 logger = logging.getLogger("portico.orchestrator")
 T = TypeVar("T")
 
+
 # Deadlocks, serialization failures, a full or restarting server: the message is fine.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "53300", "57P01", "57P02", "57P03"})
-
-
-def sqlstate(exc: BaseException) -> str:
-    # asyncpg raises its own errors; SQLAlchemy (the read side) wraps them in `orig`.
-    return str(getattr(getattr(exc, "orig", exc), "sqlstate", "") or "")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A failure of the infrastructure, not of the message: worth trying again later.
-    The read side's SQLAlchemy errors wrap asyncpg's (`orig`) or flag a lost connection."""
-    if getattr(exc, "connection_invalidated", False):
-        return True
-    adapted = getattr(exc, "orig", None)  # SQLAlchemy's wrapper of asyncpg's error
-    if isinstance(adapted, BaseException) and adapted is not exc:
-        return is_transient(adapted.__cause__ or adapted)
-    if isinstance(exc, asyncpg.PostgresError):
-        state = sqlstate(exc)
-        return state in _TRANSIENT_SQLSTATES or state.startswith("08")
-    return isinstance(exc, asyncpg.InterfaceError | OSError | TimeoutError)
-
-
 @dataclass
 class Deps:
     broker: RabbitBroker

@@ -77,7 +77,11 @@ class AnthropicProvider:
             return protocol.connection_failure(NAME, str(exc.__cause__ or exc), self.scrub)
         if isinstance(exc, anthropic.APIStatusError):
             return protocol.status_failure(
-                NAME, exc.status_code, _message(exc), exc.response.headers, self.scrub
+                NAME,
+                exc.status_code,
+                protocol.provider_message(exc.body, exc.message),
+                exc.response.headers,
+                self.scrub,
             )
         return protocol.invalid_answer(NAME, exc.message, self.scrub)
 
@@ -109,16 +113,6 @@ class _StreamState:
     def reply(self) -> ChatReply:
         usage = protocol.usage_of(self.input_tokens, self.output_tokens)
         return ChatReply("".join(self.pieces), usage, self.model, self.stop_reason)
-
-
-def _message(exc: anthropic.APIStatusError) -> str:
-    """The provider's own words: `error.message` of the body, else the SDK's summary."""
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return exc.message
 
 
 def _arguments(request: ChatRequest) -> dict[str, Any]:

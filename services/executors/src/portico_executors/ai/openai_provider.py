@@ -80,19 +80,13 @@ class OpenAiProvider:
             return protocol.connection_failure(NAME, str(cause or exc), self.scrub)
         if isinstance(exc, openai.APIStatusError):
             return protocol.status_failure(
-                NAME, exc.status_code, _message(exc), exc.response.headers, self.scrub
+                NAME,
+                exc.status_code,
+                protocol.provider_message(exc.body, exc.message),
+                exc.response.headers,
+                self.scrub,
             )
         return protocol.invalid_answer(NAME, exc.message, self.scrub)
-
-
-def _message(exc: openai.APIStatusError) -> str:
-    """The provider's own words: `error.message` of the body, else the SDK's summary."""
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return exc.message
 
 
 def _arguments(request: ChatRequest) -> dict[str, Any]:

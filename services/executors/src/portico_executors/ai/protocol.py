@@ -113,6 +113,16 @@ def status_failure(
     )
 
 
+def provider_message(body: object, fallback: str) -> str:
+    """The provider's own words: `error.message` of an error body (OpenAI's and Anthropic's
+    shape), else the SDK's summary."""
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return fallback
+
+
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
     # Imported here: the nodes package imports the ai runner, which imports this module.
     from portico_executors.nodes.http import parse_retry_after

@@ -31,6 +31,7 @@ from portico_executors.nodes.http import (
     decode_text,
     idempotency_key,
     parse_retry_after,
+    retry_after_of,
 )
 
 # One webhook call; the node's own timeout_s (enforced around the run) may cut it shorter.
@@ -165,12 +166,6 @@ def refusal(
     )
 
 
-def _header_retry_after(response: httpx.Response) -> float | None:
-    if response.status_code not in (429, 503):
-        return None
-    return parse_retry_after(response.headers.get("retry-after", ""))
-
-
 # --- slack ------------------------------------------------------------------------------------
 
 
@@ -189,7 +184,7 @@ async def run_slack(config: SlackConfig, ctx: RunContext) -> Outcome:
     if not response.is_success:
         # Slack answers errors as short text codes: "invalid_payload", "channel_not_found".
         text = decode_text(response, raw[: DETAIL_BODY_CHARS * 4]).strip()
-        raise refusal(webhook, response, text, _header_retry_after(response))
+        raise refusal(webhook, response, text, retry_after_of(response))
     return Outcome(output={"ok": True, "status": response.status_code})
 
 
@@ -212,7 +207,7 @@ def _discord_error(response: httpx.Response, raw: bytes) -> tuple[str, float | N
     """Discord's error text ("message", with its numeric "code") and, on a 429, the precise
     `retry_after` of the body (seconds, a float), else the Retry-After header."""
     body = _json_or_none(raw)
-    retry_after = _header_retry_after(response)
+    retry_after = retry_after_of(response)
     if not isinstance(body, dict):
         return decode_text(response, raw[: DETAIL_BODY_CHARS * 4]).strip(), retry_after
     text = str(body.get("message", ""))

@@ -203,7 +203,8 @@ def parse_retry_after(value: str, now: datetime | None = None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after_of(response: httpx.Response) -> float | None:
+    """Seconds a 429 or 503 asked us to wait (Retry-After), if it said."""
     if response.status_code not in RETRY_AFTER_STATUS:
         return None
     return parse_retry_after(response.headers.get("retry-after", ""))
@@ -215,7 +216,7 @@ def status_failure(response: httpx.Response, raw: bytes) -> NodeRunError:
         "status": status,
         "body": decode_text(response, raw[: DETAIL_BODY_CHARS * 4])[:DETAIL_BODY_CHARS],
     }
-    retry_after = _retry_after(response)
+    retry_after = retry_after_of(response)
     if retry_after is not None:
         details["retry_after_s"] = retry_after
     reason = response.reason_phrase or "error"
