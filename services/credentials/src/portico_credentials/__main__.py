@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from portico_contracts.runtime import load_settings_or_exit, run_loop
+from portico_contracts.runtime import load_settings_or_exit, run_loop, stop_requested
 from portico_credentials.config import KeySettings, Settings
 
 logger = logging.getLogger("portico.credentials")
@@ -58,12 +57,8 @@ def _configure_logging(level: str) -> None:
 async def serve(settings: Settings) -> None:
     from portico_credentials.app import running
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     async with running(settings):
-        await stop.wait()
+        await stop_requested()
         logger.info("stopping: finishing the requests in hand")
 
 

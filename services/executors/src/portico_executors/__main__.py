@@ -8,15 +8,13 @@ nodes finish (up to PORTICO_GRACEFUL_TIMEOUT_S) and hand waiting ones back to th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 from typing import Any
 
 from pydantic import ValidationError
 
-from portico_contracts.runtime import run_loop
+from portico_contracts.runtime import run_loop, stop_requested
 from portico_executors.app import running
 from portico_executors.config import EXECUTOR_TYPES, Settings
 
@@ -57,13 +55,9 @@ def load_settings(types: str | None) -> Settings:
 
 
 async def serve(settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     async with running(settings):
         logger.info("executors consuming node types: %s", ", ".join(settings.types))
-        await stop.wait()
+        await stop_requested()
         logger.info("stopping: draining in-flight nodes")
     logger.info("executors stopped")
 
