@@ -16,12 +16,14 @@ from bench.stack import Stack
 # A benchmark measures the engine, not the per-tenant limit on run requests (one tenant here
 # sends thousands a minute on purpose).
 UNLIMITED_RUNS = {"PORTICO_RATE_LIMIT_RUNS_PER_TENANT": ""}
+# The http benchmarks call a server of their own on loopback.
+LOCAL_CALLS = {"PORTICO_HTTP_ALLOW_HOSTS": "127.0.0.1"}
 
 
 @contextmanager
 def running_stack() -> Iterator[Stack]:
     with isolated_infra("portico_bench") as infra:
-        env = {**infra.env(), **UNLIMITED_RUNS}
+        env = {**infra.env(), **UNLIMITED_RUNS, **LOCAL_CALLS}
         stack = Stack(env, Path(tempfile.mkdtemp(prefix="portico-bench-")))
         stack.start()
         try:

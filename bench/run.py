@@ -3,6 +3,9 @@
 - chain:      a chain of 40 trivial transform nodes; per-node overhead p50/p99 (target p50 ≤ 5 ms)
 - parallel:   20 parallel 100 ms waits joined by a merge; makespan (target ≤ 250 ms)
 - throughput: trigger → 1 node, 32 concurrent clients; runs per second
+- credential: a chain of 20 http POSTs to a local server, with and without an http_bearer
+              credential (resolved with its grant, audited, per node run); per-node p50 of
+              both, in the same run, and their ratio
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from bench.client import Portico, receive
 from bench.harness import percentile, running_stack, signed_up, ts
+from bench.side_effects import SideEffectServer
 
 
 def chain_graph(length: int) -> dict[str, Any]:
@@ -129,10 +133,69 @@ async def bench_throughput(
     return {"runs_per_second": done / elapsed, "runs": done, "clients": clients}
 
 
+def http_chain_graph(length: int, url: str, credential_id: str | None) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "trigger.manual"}]
+    edges = []
+    for index in range(length):
+        node: dict[str, Any] = {
+            "id": f"n{index}",
+            "type": "http",
+            "config": {
+                "method": "POST",
+                "url": url,
+                "body_type": "json",
+                "body": {"execution": "{{ execution.id }}", "node": f"n{index}"},
+            },
+        }
+        if credential_id is not None:
+            node["credential_id"] = credential_id
+        nodes.append(node)
+        edges.append({"source": "start" if index == 0 else f"n{index - 1}", "target": f"n{index}"})
+    return {"name": "http chain", "nodes": nodes, "edges": edges}
+
+
+async def _chain_hops(client: Portico, workflow_id: str, runs: int, length: int) -> list[float]:
+    await client.wait_finished(await client.run(workflow_id))  # warm caches and connections
+    hops: list[float] = []
+    for _ in range(runs):
+        execution = await client.wait_finished(await client.run(workflow_id))
+        assert execution["status"] == "succeeded", execution
+        by_id = {run["node_id"]: run for run in execution["node_runs"]}
+        previous = ts(by_id["start"]["finished_at"])
+        for index in range(length):
+            finished = ts(by_id[f"n{index}"]["finished_at"])
+            hops.append((finished - previous).total_seconds() * 1000)
+            previous = finished
+    return hops
+
+
+async def bench_credential(client: Portico, runs: int = 10, length: int = 20) -> dict[str, float]:
+    with SideEffectServer(latency_s=0.0) as server:
+        plain = await client.create_workflow(http_chain_graph(length, server.url, None))
+        credential_id = await client.create_credential(
+            "bench token", "http_bearer", {"token": "bench-secret"}
+        )
+        sealed = await client.create_workflow(http_chain_graph(length, server.url, credential_id))
+        # Interleaved, so both see the same machine.
+        plain_hops: list[float] = []
+        sealed_hops: list[float] = []
+        for _ in range(runs):
+            plain_hops += await _chain_hops(client, plain, 1, length)
+            sealed_hops += await _chain_hops(client, sealed, 1, length)
+    plain_p50, sealed_p50 = percentile(plain_hops, 50), percentile(sealed_hops, 50)
+    return {
+        "http_node_p50_ms": plain_p50,
+        "http_node_with_credential_p50_ms": sealed_p50,
+        "credential_overhead_p50_ms": sealed_p50 - plain_p50,
+        "ratio": sealed_p50 / plain_p50,
+    }
+
+
 BENCHES: dict[str, Callable[[Portico], Awaitable[dict[str, float]]]] = {
     "chain": bench_chain,
     "parallel": bench_parallel,
     "throughput": bench_throughput,
+    "credential": bench_credential,
 }
 
 
