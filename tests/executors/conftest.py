@@ -4,24 +4,18 @@ against this run's RabbitMQ vhost, and a client that publishes NodeReady and col
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import pytest
 
 from portico_executors.app import Runtime, running, sandbox_pool
 from portico_executors.sandbox import SandboxPool
+from tests.harness.vhosts import private_vhost
 
 from .http_server import serving
 from .support import NodeClient, executor_settings
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -33,21 +27,8 @@ def amqp_url(infra: Any) -> Iterator[str]:
     messages and we theirs. Where we cannot make a vhost (a remote or containerised broker),
     we fall back to the shared one.
     """
-    parts = urlsplit(infra.amqp_url)
-    if parts.hostname not in ("127.0.0.1", "localhost") or shutil.which("rabbitmqctl") is None:
-        yield infra.amqp_url
-        return
-    vhost = f"{infra.run_id}_executors"
-    try:
-        _rabbitmqctl("add_vhost", vhost)
-        _rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
-    except (OSError, subprocess.SubprocessError):
-        yield infra.amqp_url
-        return
-    try:
-        yield urlunsplit(parts._replace(path="/" + quote(vhost, safe="")))
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
+    with private_vhost(infra, "executors") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,27 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
-
-Scope = dict[str, Any]
+from tests.fakes.serving import (
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_response,
+    serve_asgi,
+    start_response,
+)
 
 # What `/effect` received, in order: the request headers of each side effect "performed".
 EFFECTS: list[dict[str, str]] = []
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _respond(
@@ -38,13 +33,9 @@ async def _respond(
     status: int,
     body: bytes = b"",
     content_type: str | None = "application/json",
-    headers: list[tuple[str, str]] | None = None,
+    headers: Iterable[tuple[str, str]] = (),
 ) -> None:
-    raw_headers = [(k.encode(), v.encode()) for k, v in headers or []]
-    if content_type:
-        raw_headers.append((b"content-type", content_type.encode()))
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, status, body, content_type, headers)
 
 
 def _json(value: Any) -> bytes:
@@ -56,7 +47,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     path: str = scope["path"]
     query = dict(parse_qsl(scope["query_string"].decode(), keep_blank_values=True))
-    body = await _body(receive)
+    body = await read_body(receive)
     if path == "/echo":
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         echoed = {
@@ -98,10 +89,8 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _stream(send: Send, size: int, declared: bool) -> None:
-    headers = [(b"content-type", b"text/plain")]
-    if declared:
-        headers.append((b"content-length", str(size).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    length = [("content-length", str(size))] if declared else []
+    await start_response(send, 200, "text/plain", length)
     chunk = b"x" * 1024
     sent = 0
     while sent < size:
@@ -110,25 +99,6 @@ async def _stream(send: Send, size: int, declared: bool) -> None:
         await send({"type": "http.response.body", "body": part, "more_body": sent < size})
 
 
-class _QuietServer(uvicorn.Server):
-    """Leaves the test process's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serving() -> AsyncIterator[str]:
+def serving() -> contextlib.AbstractAsyncContextManager[str]:
     """Run the app on 127.0.0.1; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no start-up event
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    return serve_asgi(app)

@@ -37,30 +37,13 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
-import uvicorn
+from .serving import RecordedRequest, Send, recording_app, serve_asgi, start_response
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 DEFAULT_TEXT = "Hello from the fake model."
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass(frozen=True)
@@ -377,19 +360,8 @@ def gemini_answer(server: FakeAiServer, request: RecordedRequest) -> Answer:
 Responder = Callable[[FakeAiServer, RecordedRequest], Answer]
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
 async def _send(send: Send, answer: Answer) -> None:
-    headers = [(k.encode(), v.encode()) for k, v in answer.headers]
-    headers.append((b"content-type", answer.content_type.encode()))
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await start_response(send, answer.status, answer.content_type, answer.headers)
     for number, piece in enumerate(answer.pieces, start=1):
         more = number < len(answer.pieces)
         await send({"type": "http.response.body", "body": piece, "more_body": more})
@@ -397,74 +369,31 @@ async def _send(send: Send, answer: Answer) -> None:
             await asyncio.sleep(answer.delay_s)
 
 
-def _app(
-    server: FakeAiServer, respond: Responder
-) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        request = RecordedRequest(
-            method=scope["method"],
-            path=scope["path"],
-            query=dict(parse_qsl(scope["query_string"].decode(), keep_blank_values=True)),
-            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
-            body=await _body(receive),
-        )
-        server.requests.append(request)
+@contextlib.asynccontextmanager
+async def _fake(
+    provider: str, respond: Responder, api_root: str = ""
+) -> AsyncIterator[FakeAiServer]:
+    """The fake for `provider`; its `base_url` is the server's root plus `api_root`."""
+    server = FakeAiServer(provider)
+
+    async def handle(request: RecordedRequest, send: Send) -> None:
         await _send(send, respond(server, request))
 
-    return app
-
-
-class _QuietServer(uvicorn.Server):
-    """Leaves the test process's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def _serving(server: FakeAiServer, respond: Responder) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        _app(server, respond), host="127.0.0.1", port=0, lifespan="off", log_level="warning"
-    )
-    uvicorn_server = _QuietServer(config)
-    task = asyncio.create_task(uvicorn_server.serve())
-    while not uvicorn_server.started:  # uvicorn offers no start-up event
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = uvicorn_server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uvicorn_server.should_exit = True
-        await task
-
-
-@contextlib.asynccontextmanager
-async def fake_openai() -> AsyncIterator[FakeAiServer]:
-    server = FakeAiServer("openai")
-    async with _serving(server, openai_answer) as root:
-        server.base_url = root + "/v1"
+    async with serve_asgi(recording_app(server.requests, handle)) as root:
+        server.base_url = root + api_root
         yield server
 
 
-@contextlib.asynccontextmanager
-async def fake_anthropic() -> AsyncIterator[FakeAiServer]:
-    server = FakeAiServer("anthropic")
-    async with _serving(server, anthropic_answer) as root:
-        server.base_url = root
-        yield server
+def fake_openai() -> contextlib.AbstractAsyncContextManager[FakeAiServer]:
+    return _fake("openai", openai_answer, api_root="/v1")  # like the real base URL
 
 
-@contextlib.asynccontextmanager
-async def fake_gemini() -> AsyncIterator[FakeAiServer]:
-    server = FakeAiServer("gemini")
-    async with _serving(server, gemini_answer) as root:
-        server.base_url = root
-        yield server
+def fake_anthropic() -> contextlib.AbstractAsyncContextManager[FakeAiServer]:
+    return _fake("anthropic", anthropic_answer)
+
+
+def fake_gemini() -> contextlib.AbstractAsyncContextManager[FakeAiServer]:
+    return _fake("gemini", gemini_answer)
 
 
 FAKES = {"openai": fake_openai, "anthropic": fake_anthropic, "gemini": fake_gemini}

@@ -17,35 +17,16 @@ on 127.0.0.1 (an ephemeral port), in the test's own loop.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
-import uvicorn
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
+from .serving import RecordedRequest, Send, recording_app, send_response, serve_asgi
 
 
 @dataclass(frozen=True)
@@ -85,23 +66,6 @@ class FakeWebhook:
 
     def take_failure(self) -> ScriptedFailure | None:
         return self._failures.pop(0) if self._failures else None
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
-
-
-async def _send(send: Send, reply: Reply) -> None:
-    headers = [(k.encode(), v.encode()) for k, v in reply.headers]
-    if reply.content_type:
-        headers.append((b"content-type", reply.content_type.encode()))
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
 
 
 def _json_or_none(body: bytes) -> Any:
@@ -210,50 +174,14 @@ def _discord_reply(
 Responder = Callable[[RecordedRequest], Reply]
 
 
-def _app(
-    hook: FakeWebhook, respond: Responder
-) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        request = RecordedRequest(
-            method=scope["method"],
-            path=scope["path"],
-            query=dict(parse_qsl(scope["query_string"].decode(), keep_blank_values=True)),
-            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
-            body=await _body(receive),
-        )
-        hook.requests.append(request)
-        await _send(send, respond(request))
-
-    return app
-
-
-class _QuietServer(uvicorn.Server):
-    """Leaves the test process's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def _serving(hook: FakeWebhook, respond: Responder) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        _app(hook, respond), host="127.0.0.1", port=0, lifespan="off", log_level="warning"
-    )
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # uvicorn offers no start-up event
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async def handle(request: RecordedRequest, send: Send) -> None:
+        reply = respond(request)
+        await send_response(send, reply.status, reply.body, reply.content_type, reply.headers)
+
+    async with serve_asgi(recording_app(hook.requests, handle)) as base:
+        yield base
 
 
 @contextlib.asynccontextmanager

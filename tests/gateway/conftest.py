@@ -11,7 +11,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +34,7 @@ from websockets.asyncio.client import ClientConnection
 from bench.stack import stop_processes
 from portico_gateway.app import create_app
 from portico_gateway.config import Settings
+from tests.harness.services import service_process
 
 PASSWORD = "correct horse battery"
 
@@ -255,29 +255,6 @@ def no_rate_limits_env() -> dict[str, str]:
     return {f"PORTICO_{name.upper()}": value for name, value in NO_RATE_LIMITS.items()}
 
 
-@contextmanager
-def private_vhost(infra: Any, label: str) -> Iterator[str]:
-    """An AMQP URL on a vhost of its own, where no other test's services answer (or listen);
-    skips where the local rabbitmqctl cannot make one."""
-    if shutil.which("rabbitmqctl") is None or not infra.amqp_url.startswith(
-        "amqp://guest:guest@127.0.0.1:5672/"
-    ):
-        pytest.skip("needs the local RabbitMQ (rabbitmqctl) to make a vhost of its own")
-    vhost = f"{infra.run_id}_{label}_{uuid.uuid4().hex[:6]}"
-    ctl = ["rabbitmqctl", "-q"]
-    subprocess.run([*ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-    subprocess.run(
-        [*ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    try:
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        subprocess.run([*ctl, "delete_vhost", vhost], capture_output=True, timeout=60)
-
-
 # --- runs and WebSockets ----------------------------------------------------------------------
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -361,21 +338,8 @@ def orchestrator(
     reason = orchestrator_missing()
     if reason is not None:
         pytest.skip(reason)
-    log_path = tmp_path_factory.mktemp("orchestrator") / "orchestrator.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portico_orchestrator"],
-            env={**os.environ, **infra.env(), "PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    time.sleep(0.5)
-    if process.poll() is not None:
-        pytest.fail(f"the orchestrator exited at start-up:\n{log_path.read_text()[-3000:]}")
-    try:
+    with service_process("orchestrator", infra, tmp_path_factory.mktemp("orchestrator")) as process:
         yield process
-    finally:
-        stop_processes([process], signal.SIGTERM, timeout_s=15)
 
 
 @pytest.fixture(scope="session")
@@ -383,21 +347,8 @@ def credentials_service(
     infra: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m portico_credentials` on this run's database and vhost."""
-    log_path = tmp_path_factory.mktemp("credentials") / "credentials.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portico_credentials"],
-            env={**os.environ, **infra.env(), "PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    time.sleep(0.5)
-    if process.poll() is not None:
-        pytest.fail(f"the credentials service exited at start-up:\n{log_path.read_text()[-3000:]}")
-    try:
+    with service_process("credentials", infra, tmp_path_factory.mktemp("credentials")) as process:
         yield process
-    finally:
-        stop_processes([process], signal.SIGTERM, timeout_s=15)
 
 
 @pytest.fixture

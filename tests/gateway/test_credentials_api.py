@@ -24,9 +24,9 @@ from tests.gateway.conftest import (
     gateway_settings,
     graph,
     new_user,
-    private_vhost,
     serve,
 )
+from tests.harness.vhosts import private_vhost
 
 CANARY = "sk-CANARY-" + uuid.uuid4().hex
 MISSING_ID = "cred_" + "0" * 32
@@ -50,7 +50,7 @@ def assert_no_canary(*texts: str, caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture(scope="module")
 def lonely_amqp_url(infra: Any) -> Iterator[str]:
-    with private_vhost(infra, "credentials_lonely") as url:
+    with private_vhost(infra, "credentials_lonely", required=True) as url:
         yield url
 
 
@@ -220,7 +220,7 @@ async def test_credential_endpoints_need_a_login(lonely_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def served_amqp_url(infra: Any) -> Iterator[str]:
-    with private_vhost(infra, "credentials_served") as url:
+    with private_vhost(infra, "credentials_served", required=True) as url:
         yield url
 
 

@@ -8,10 +8,7 @@ Each gateway here runs on a RabbitMQ vhost of its own, so no other test's servic
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,9 +16,10 @@ from typing import Any
 import aio_pika
 import pytest
 
-from bench.stack import stop_processes
 from portico_contracts.topology import AI_RPC_QUEUE
-from tests.gateway.conftest import User, gateway_settings, new_user, private_vhost, serve
+from tests.gateway.conftest import User, gateway_settings, new_user, serve
+from tests.harness.services import service_process
+from tests.harness.vhosts import private_vhost
 
 CREDENTIAL_ID = "cred_" + "1" * 32
 
@@ -38,7 +36,7 @@ def body(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def amqp_url(infra: Any) -> Iterator[str]:
-    with private_vhost(infra, "generate_config") as url:
+    with private_vhost(infra, "generate_config", required=True) as url:
         yield url
 
 
@@ -112,26 +110,9 @@ def orchestrator_here(
     infra: Any, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The real orchestrator on this module's vhost: it signs the grant."""
-    log_path = tmp_path_factory.mktemp("orchestrator") / "orchestrator.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portico_orchestrator"],
-            env={
-                **os.environ,
-                **infra.env(),
-                "PORTICO_AMQP_URL": amqp_url,
-                "PYTHONUNBUFFERED": "1",
-            },
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    time.sleep(0.5)
-    if process.poll() is not None:
-        pytest.fail(f"the orchestrator exited at start-up:\n{log_path.read_text()[-3000:]}")
-    try:
+    log_dir = tmp_path_factory.mktemp("orchestrator")
+    with service_process("orchestrator", infra, log_dir, {"PORTICO_AMQP_URL": amqp_url}) as process:
         yield process
-    finally:
-        stop_processes([process], signal.SIGTERM, timeout_s=15)
 
 
 async def _answered_by_orchestrator(user: User) -> None:

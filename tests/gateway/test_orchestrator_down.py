@@ -6,8 +6,6 @@ can answer it.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -17,25 +15,13 @@ import pytest
 
 from portico_contracts.topology import COMMAND_START_QUEUE
 from tests.gateway.conftest import gateway_settings, new_user, serve, trigger_only_graph
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+from tests.harness.vhosts import private_vhost
 
 
 @pytest.fixture(scope="module")
 def lonely_amqp_url(infra: Any) -> Iterator[str]:
-    if shutil.which("rabbitmqctl") is None or not infra.amqp_url.startswith(
-        "amqp://guest:guest@127.0.0.1:5672/"
-    ):
-        pytest.skip("needs the local RabbitMQ (rabbitmqctl) to make a vhost of its own")
-    vhost = f"{infra.run_id}_lonely_{uuid.uuid4().hex[:6]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    try:
-        yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    finally:
-        _rabbitmqctl("delete_vhost", vhost)
+    with private_vhost(infra, "lonely", required=True) as url:
+        yield url
 
 
 @pytest.fixture
