@@ -47,6 +47,19 @@ class StartExecution(Message):
     mode: Literal["manual", "webhook", "cron", "event", "test"] = "manual"
 
 
+class WorkflowActivated(Message):
+    """Turn this version's webhook, cron and event triggers on (a newer version of an active
+    workflow sends this again: its triggers replace the old version's)."""
+
+    workflow_id: str = Field(min_length=1, max_length=100)
+    workflow_version: int = Field(ge=1, le=2**31 - 1)
+    graph: WorkflowGraph
+
+
+class WorkflowDeactivated(Message):
+    workflow_id: str = Field(min_length=1, max_length=100)
+
+
 class CancelExecution(Message):
     execution_id: str = Field(min_length=1, max_length=100)
     reason: str | None = Field(default=None, max_length=500)

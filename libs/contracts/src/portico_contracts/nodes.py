@@ -13,21 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-NOT_TEMPLATED: dict[str, Any] = {"x-portico-template": False}
-MAX_JSON_SCHEMA_BYTES = 64 * 1024
-
-
-class NodeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @classmethod
-    def untemplated_fields(cls) -> frozenset[str]:
-        return frozenset(
-            name
-            for name, field in cls.model_fields.items()
-            if isinstance(field.json_schema_extra, dict)
-            and field.json_schema_extra.get("x-portico-template") is False
-        )
+from portico_contracts.node_config import MAX_JSON_SCHEMA_BYTES, NOT_TEMPLATED, NodeConfig
+from portico_contracts.triggers import (
+    CronTriggerConfig,
+    EventTriggerConfig,
+    WebhookTriggerConfig,
+)
 
 
 class ManualTriggerConfig(NodeConfig):
@@ -277,6 +268,28 @@ NODE_TYPES: dict[str, NodeType] = {
             "trigger",
             "Manual trigger",
             "Run by hand or through the API; outputs the run payload.",
+        ),
+        NodeType(
+            "trigger.webhook",
+            WebhookTriggerConfig,
+            "trigger",
+            "Webhook",
+            "Started by an HTTP request to /hooks/{path}; outputs the request.",
+            credential_types=("hmac_secret",),
+        ),
+        NodeType(
+            "trigger.cron",
+            CronTriggerConfig,
+            "trigger",
+            "Schedule",
+            "Started on a cron schedule in a time zone, once per slot.",
+        ),
+        NodeType(
+            "trigger.event",
+            EventTriggerConfig,
+            "trigger",
+            "Broker event",
+            "Started by a JSON message on the portico.events exchange matching a topic pattern.",
         ),
         NodeType(
             "http",

@@ -97,6 +97,14 @@ _UNTEMPLATED_READERS: dict[tuple[str, str], Literal["inert", "jsonata"]] = {
     ("trigger.manual", "sample_payload"): "inert",  # shown by the editor, never evaluated
     ("transform", "expression"): "jsonata",
     ("ai", "json_schema"): "inert",  # handed to the model and the validator, never evaluated
+    # Trigger configs are read by the gateway and the orchestrator, never rendered.
+    **{
+        ("trigger.webhook", name): "inert"
+        for name in ("path", "auth", "response_node", "response_headers")
+    },
+    ("trigger.cron", "expression"): "inert",
+    ("trigger.cron", "timezone"): "inert",
+    ("trigger.event", "pattern"): "inert",
 }
 
 

@@ -86,6 +86,10 @@ def progress_key(tenant_id: str, workflow_id: str, execution_id: str) -> str:
 COMMAND_START_QUEUE = durable_queue("orchestrator.execution.start", EXECUTION_START)
 COMMAND_CANCEL_QUEUE = durable_queue("orchestrator.execution.cancel", EXECUTION_CANCEL)
 RESULTS_QUEUE = durable_queue("orchestrator.node.result", NODE_RESULT)
+ACTIVATED_QUEUE = durable_queue("orchestrator.workflow.activated", WORKFLOW_ACTIVATED)
+DEACTIVATED_QUEUE = durable_queue("orchestrator.workflow.deactivated", WORKFLOW_DEACTIVATED)
+# Every outside event (`portico.events`, any routing key): the orchestrator matches patterns.
+EVENTS_QUEUE = durable_queue("orchestrator.events", "#")
 ORCHESTRATOR_RPC_QUEUE = RabbitQueue(ORCHESTRATOR_RPC_QUEUE_NAME, durable=False, auto_delete=False)
 # Not durable: a request (a secret value on its way in or out) is never written to disk.
 CREDENTIALS_RPC_QUEUE = RabbitQueue(CREDENTIALS_RPC_QUEUE_NAME, durable=False, auto_delete=False)

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2.exceptions import UndefinedError
 from pydantic import ValidationError
 
-from portico_contracts.nodes import NodeConfig
+from portico_contracts.node_config import NodeConfig
 from portico_contracts.templates import TemplateRenderError, contains_template, render_value
 from portico_executors.config import Settings
 from portico_executors.errors import NodeRunError

@@ -8,7 +8,8 @@ run does something outside Portico (a request, a message posted) sets `side_effe
 
 from __future__ import annotations
 
-from portico_contracts.nodes import NODE_TYPES, NodeConfig
+from portico_contracts.node_config import NodeConfig
+from portico_contracts.nodes import NODE_TYPES
 from portico_executors.config import EXECUTOR_TYPES
 from portico_executors.nodes.ai import run_ai
 from portico_executors.nodes.base import NodeRunner

@@ -12,7 +12,7 @@ import httpx
 
 from portico_contracts.credentials import CredentialData, ResolvedCredential
 from portico_contracts.messages import NodeReady
-from portico_contracts.nodes import NodeConfig
+from portico_contracts.node_config import NodeConfig
 from portico_executors.config import Settings
 from portico_executors.rendering import PrepareFunction
 from portico_executors.sandbox import SandboxPool

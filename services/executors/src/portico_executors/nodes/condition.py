@@ -31,7 +31,8 @@ from typing import Any
 
 import regex
 
-from portico_contracts.nodes import ConditionConfig, NodeConfig
+from portico_contracts.node_config import NodeConfig
+from portico_contracts.nodes import ConditionConfig
 from portico_contracts.templates import TemplateRenderError, render_value
 from portico_executors.errors import NodeRunError
 from portico_executors.nodes.base import Outcome, RunContext
