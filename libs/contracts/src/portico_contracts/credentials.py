@@ -184,8 +184,31 @@ class ResolveCredential(_Request):
     requester: str = Field(default="unknown", max_length=200)
 
 
+class CheckSecret(_Request):
+    """Does an incoming request carry this `hmac_secret` credential's secret, or a signature
+    made with it? Asked by the gateway for signed webhooks, so the secret never leaves the
+    credentials service. `token`: a candidate equals the secret. `hmac`: a candidate is the
+    hex HMAC of `payload` under the secret with the credential's algorithm. Replies
+    `{"valid": bool}`; comparisons take constant time."""
+
+    # The payload is the raw body (any bytes): base64 in JSON.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
+    op: Literal["check_secret"] = "check_secret"
+    credential_id: str = Field(max_length=100)
+    mode: Literal["token", "hmac"]
+    payload: bytes = Field(default=b"", max_length=16 * 1024 * 1024)
+    candidates: list[Annotated[str, Field(max_length=1024)]] = Field(min_length=1, max_length=8)
+
+
 CredentialRequest = Annotated[
-    CreateCredential | UpdateCredential | ListCredentials | DeleteCredential | ResolveCredential,
+    CreateCredential
+    | UpdateCredential
+    | ListCredentials
+    | DeleteCredential
+    | ResolveCredential
+    | CheckSecret,
     Field(discriminator="op"),
 ]
 

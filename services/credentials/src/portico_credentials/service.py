@@ -12,6 +12,7 @@ Errors are `RequestError`s carrying an RPC error code; their messages never hold
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import uuid
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 
 from portico_contracts.credentials import (
     CREDENTIAL_ID_PATTERN,
+    CheckSecret,
     CreateCredential,
     CredentialData,
     CredentialDataError,
@@ -33,6 +35,7 @@ from portico_contracts.credentials import (
     CredentialRequest,
     CredentialView,
     DeleteCredential,
+    HmacSecret,
     ListCredentials,
     ResolveCredential,
     ResolvedCredential,
@@ -96,6 +99,22 @@ def _parsed(credential_type: str, data: dict[str, Any]) -> CredentialData:
         raise RequestError("invalid_request", str(exc)) from None
 
 
+def secret_matches(
+    secret: HmacSecret, mode: Literal["token", "hmac"], payload: bytes, candidates: list[str]
+) -> bool:
+    key = secret.secret.encode()
+    if mode == "token":
+        expected = key
+    else:
+        expected = hmac.new(key, payload, secret.algorithm).hexdigest().encode()
+    # Every candidate is compared, found or not, so timing tells nothing about which matched.
+    found = False
+    for candidate in candidates:
+        given = candidate.strip().lower() if mode == "hmac" else candidate
+        found |= hmac.compare_digest(expected, given.encode("utf-8", "surrogateescape"))
+    return found
+
+
 def check_grant(
     keys: tuple[Ed25519PublicKey, ...], request: ResolveCredential, now: float | None = None
 ) -> CredentialGrant:
@@ -147,6 +166,8 @@ class CredentialService:
             return await self.list_credentials(request)
         if isinstance(request, DeleteCredential):
             return {"deleted": await self.delete(request)}
+        if isinstance(request, CheckSecret):
+            return {"valid": await self.check_secret(request)}
         raise AssertionError(f"unhandled request {type(request).__name__}")
 
     async def create(self, request: CreateCredential) -> CredentialView:
@@ -205,6 +226,26 @@ class CredentialService:
         if not deleted:
             raise _not_found(request.credential_id)
         return True
+
+    async def check_secret(self, request: CheckSecret) -> bool:
+        if not _CREDENTIAL_ID.match(request.credential_id):
+            raise _not_found(request.credential_id)
+        async with self._transaction() as conn:
+            stored = await repository.get(conn, request.tenant_id, request.credential_id)
+        if stored is None:
+            raise _not_found(request.credential_id)
+        if stored.type != "hmac_secret":
+            reason = f"credential {stored.id} is {stored.type}; a signed webhook needs hmac_secret"
+            raise RequestError("invalid_request", reason)
+        try:
+            data = crypto.open_data(
+                self.ring.key(stored.sealed.kid), stored.sealed, stored.tenant_id, stored.id
+            )
+        except (crypto.SealBrokenError, UnknownKeyError) as exc:
+            logger.error("credential %s cannot be opened: %s", stored.id, exc)
+            raise RequestError("internal", "the credential cannot be opened") from None
+        secret = HmacSecret.model_validate(data)
+        return secret_matches(secret, request.mode, request.payload, request.candidates)
 
     async def resolve(self, request: ResolveCredential) -> ResolvedCredential:
         try:
