@@ -9,12 +9,13 @@ like a missing one.
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from portico_contracts.credentials import (
     CREDENTIAL_ID_PATTERN,
+    CheckSecret,
     CreateCredential,
     CredentialList,
     CredentialType,
@@ -129,3 +130,25 @@ class CredentialsClient:
             raise NotFoundError(f"credential {credential_id} not found")
         request = _request(DeleteCredential, tenant_id=tenant_id, credential_id=credential_id)
         await self._ask(request)
+
+    async def check_secret(
+        self,
+        tenant_id: str,
+        credential_id: str,
+        mode: Literal["token", "hmac"],
+        candidates: list[str],
+        payload: bytes = b"",
+    ) -> bool:
+        """Whether a candidate is the `hmac_secret` credential's secret (`token`) or its HMAC
+        of `payload` (`hmac`); the secret itself never comes here."""
+        if not is_credential_id(credential_id):
+            raise NotFoundError(f"credential {credential_id} not found")
+        request = _request(
+            CheckSecret,
+            tenant_id=tenant_id,
+            credential_id=credential_id,
+            mode=mode,
+            payload=payload,
+            candidates=candidates,
+        )
+        return (await self._ask(request)).get("valid") is True
