@@ -89,6 +89,14 @@ class IssueGrant(_Query):
     requested_by: str = Field(max_length=200, description="The user, for the access audit.")
 
 
+class ListSchedules(_Query):
+    """The tenant's active cron triggers and when each runs next (answer: `SchedulesPage`)."""
+
+    op: Literal["list_schedules"] = "list_schedules"
+    workflow_id: str | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
 OrchestratorQuery = Annotated[
     GetExecution
     | ListExecutions
@@ -97,9 +105,24 @@ OrchestratorQuery = Annotated[
     | RetryExecutionRequest
     | AttemptStatus
     | ListDeadLetters
-    | IssueGrant,
+    | IssueGrant
+    | ListSchedules,
     Field(discriminator="op"),
 ]
+
+
+class ScheduleView(BaseModel):
+    workflow_id: str
+    workflow_version: int
+    node_id: str
+    expression: str
+    timezone: str
+    misfire: str
+    next_fire_at: datetime
+
+
+class SchedulesPage(BaseModel):
+    items: list[ScheduleView]
 
 
 class NodeRunView(BaseModel):

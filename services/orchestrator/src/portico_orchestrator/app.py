@@ -10,11 +10,12 @@ from faststream.rabbit.schemas import Channel
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from portico_contracts.dead_letter import DeadLetterMiddleware
-from portico_orchestrator import db, handlers
+from portico_orchestrator import db, events, handlers, triggers
 from portico_orchestrator.cache import ExecutionCache
 from portico_orchestrator.config import Settings
 from portico_orchestrator.grants import GrantSigner
 from portico_orchestrator.outbox import Outbox
+from portico_orchestrator.schedules import CronLoop
 from portico_orchestrator.service import ExecutionService, Limits
 from portico_orchestrator.timers import TimerLoop
 from portico_orchestrator.unit_of_work import Deps
@@ -84,7 +85,10 @@ class Orchestrator:
         self.watchdog = Watchdog(
             self.service, self.deps.apply, self.settings, metrics=self.deps.metrics
         )
+        self.cron = CronLoop(self.deps, self.settings)
         handlers.register(self.deps)
+        triggers.register(self.deps)
+        events.register(self.deps)
 
     async def open(self) -> None:
         """Before consuming: the database pool and the publishing side must be ready."""
@@ -98,6 +102,7 @@ class Orchestrator:
     async def start_background(self) -> None:
         self.outbox.start()
         self.timers.start(self.deps.pool)
+        self.cron.start(self.deps.pool)
         self.watchdog.start(self.deps.pool)
         if self.settings.metrics_port is not None:
             self.deps.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
@@ -106,6 +111,7 @@ class Orchestrator:
     async def close(self) -> None:
         """After the broker stopped consuming (and finished what it had): stop the rest."""
         await self.watchdog.stop()
+        await self.cron.stop()
         await self.timers.stop()
         await self.outbox.stop()
         if self.deps.pool is not None:

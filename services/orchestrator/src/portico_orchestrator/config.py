@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     watchdog_grace_s: float = Field(default=30.0, ge=0, le=3600)
     watchdog_redispatches: int = Field(default=1, ge=0, le=10)
 
+    # Cron triggers: how often to look for slots that came due on other replicas' watch (the
+    # loop also sleeps exactly until the earliest one), and how late past the FOLLOWING slot a
+    # slot may be handled before it counts as a misfire (the trigger's `misfire` policy).
+    cron_poll_interval_s: float = Field(default=0.5, gt=0, le=3600)
+    cron_misfire_grace_s: float = Field(default=2.0, ge=0, le=24 * 3600)
+
     # Graph snapshots and node outputs of running executions kept in memory (both immutable).
     cache_executions: int = Field(default=5_000, ge=1)
     cache_output_bytes: int = Field(default=64 * 1024 * 1024, ge=0)

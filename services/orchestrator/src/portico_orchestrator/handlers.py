@@ -27,6 +27,7 @@ from portico_contracts.queries import (
     IssueGrant,
     ListDeadLetters,
     ListExecutions,
+    ListSchedules,
     OrchestratorQuery,
     RetryExecutionRequest,
     RpcError,
@@ -44,7 +45,7 @@ from portico_contracts.topology import (
     RESULTS_EXCHANGE,
     RESULTS_QUEUE,
 )
-from portico_orchestrator import dead_letters, retrying, views
+from portico_orchestrator import db, dead_letters, retrying, schedules, views
 from portico_orchestrator.unit_of_work import Deps
 
 logger = logging.getLogger("portico.orchestrator.handlers")
@@ -223,6 +224,10 @@ async def answer(deps: Deps, request: OrchestratorQuery) -> RpcReply:
         if summary is None:
             return _not_found(request.execution_id)
         return RpcReply(result=summary.model_dump(mode="json"))
+    if isinstance(request, ListSchedules):
+        async with db.connection(deps.pool) as pooled:
+            schedule_page = await schedules.list_schedules(pooled, request)
+        return RpcReply(result=schedule_page.model_dump(mode="json"))
     async with deps.engine.connect() as conn:
         if isinstance(request, GetExecution):
             detail = await views.get_execution(conn, request)
