@@ -28,9 +28,14 @@ from portico_contracts.topology import (
     DEAD_LETTER_REASON_HEADER,
     DELIVERIES_HEADER,
     DELIVERY_LIMIT,
+    EVENTS_EXCHANGE,
+    EVENTS_QUEUE,
 )
 
 logger = logging.getLogger("portico.dead_letter")
+# Where a counted copy goes when the original's exchange reaches other queues too: a copy of an
+# outside event must go to our queue alone, not to everyone bound to `portico.events` again.
+_COPY_ROUTES = {EVENTS_EXCHANGE.name: ("", EVENTS_QUEUE.name)}
 RETRY_PAUSE_S = 1.0
 
 
@@ -65,15 +70,20 @@ async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
         await dead_letter(broker, msg, reason)
         return
     headers[DELIVERIES_HEADER] = deliveries
+    exchange = getattr(raw, "exchange", "") or ""
+    routing_key = getattr(raw, "routing_key", "") or ""
+    exchange, routing_key = _COPY_ROUTES.get(exchange, (exchange, routing_key))
     try:
         await broker.publish(
             msg.body,
-            exchange=getattr(raw, "exchange", "") or "",
-            routing_key=getattr(raw, "routing_key", "") or "",
+            exchange=exchange,
+            routing_key=routing_key,
             headers=headers,
             content_type=msg.content_type,
             persist=True,
-            message_id=msg.message_id,
+            # The sender's own id, or none: not one FastStream made up for this delivery,
+            # which a consumer keying on the id would take for another message.
+            message_id=getattr(raw, "message_id", None),
             correlation_id=msg.correlation_id,
             reply_to=msg.reply_to,
         )
