@@ -20,12 +20,17 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
 from faststream.rabbit.message import RabbitMessage
 
 from portico_contracts.broker import undecoded
+from portico_contracts.messages import Message, WorkflowActivated
 from portico_contracts.topology import (
+    ACTIVATED_QUEUE,
     COMMAND_START_QUEUE,
     COMMANDS_EXCHANGE,
-    EXECUTION_START,
+    DEACTIVATED_QUEUE,
     STATUS_EXCHANGE,
+    WORKFLOW_ACTIVATED,
+    WORKFLOW_DEACTIVATED,
 )
+from portico_gateway.errors import BrokerUnavailableError
 
 logger = logging.getLogger("portico.gateway.broker")
 
@@ -90,8 +95,29 @@ async def declare_command_topology(broker: RabbitBroker) -> None:
     started is kept rather than dropped as unroutable. Same declaration as the orchestrator's,
     taken from `portico_contracts.topology`."""
     exchange = await broker.declare_exchange(COMMANDS_EXCHANGE)
-    queue = await broker.declare_queue(COMMAND_START_QUEUE)
-    await queue.bind(exchange, routing_key=EXECUTION_START)
+    # Activations too: one sent before any orchestrator ever ran waits for it.
+    for declaration in (COMMAND_START_QUEUE, ACTIVATED_QUEUE, DEACTIVATED_QUEUE):
+        queue = await broker.declare_queue(declaration)
+        await queue.bind(exchange, routing_key=declaration.routing_key)
+
+
+async def publish_activation(broker: RabbitBroker, message: Message) -> None:
+    """Send WorkflowActivated / WorkflowDeactivated to the orchestrator: persistent, and
+    confirmed by RabbitMQ before this returns (the broker's channel uses publisher confirms)."""
+    activated = isinstance(message, WorkflowActivated)
+    try:
+        await broker.publish(
+            message.model_dump_json().encode(),
+            exchange=COMMANDS_EXCHANGE,
+            routing_key=WORKFLOW_ACTIVATED if activated else WORKFLOW_DEACTIVATED,
+            persist=True,
+            message_id=message.message_id,
+            content_type="application/json",
+        )
+    except Exception as exc:
+        raise BrokerUnavailableError(
+            f"saved, but the orchestrator could not be told ({exc!r}); send the request again"
+        ) from exc
 
 
 async def open_rpc_channel(broker: RabbitBroker) -> AbstractRobustChannel:

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     rate_limit_ws_connect_per_ip: RateLimit = "60/minute"  # each connect costs an auth query
     # POST /api/ai/generate-config calls a model on the account's own API key: its money.
     rate_limit_ai_generate_per_tenant: RateLimit = "10/minute;100/day"
+    # Requests to /hooks/... (live and test URLs) per workflow owner: each starts a run.
+    rate_limit_webhooks_per_tenant: RateLimit = "600/minute"
 
     # argon2id takes 64 MiB and tens of ms per hash: at most this many run at once (memory is
     # bounded by it), each on its own thread off the event loop...
@@ -80,6 +82,14 @@ class Settings(BaseSettings):
     idempotency_cleanup_interval_s: float = Field(default=600.0, ge=1, le=24 * 3600)
     # Bigger bodies get a 413 before any parsing, so a huge upload cannot exhaust memory.
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    # Webhooks: a request body becomes the run's trigger output, so it is kept smaller.
+    webhook_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # `respond: wait`: how often the orchestrator is asked whether the run ended, in case
+    # the status event saying so was missed.
+    webhook_wait_poll_s: float = Field(default=2.0, gt=0, le=60)
+    # POST /api/workflows/{id}/webhook-test listens this long for one request.
+    webhook_test_listen_s: int = Field(default=120, ge=5, le=3600)
 
     # Comma-separated origins allowed by CORS (and for cookie-authenticated WebSockets).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

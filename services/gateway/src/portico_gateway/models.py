@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -115,6 +116,10 @@ class Workflow(Base):
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Activation: its webhook, cron and event triggers listen; `active_version` is the
+    # version whose triggers the orchestrator was last told about.
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    active_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class WorkflowVersion(Base):
@@ -151,4 +156,41 @@ class IdempotencyKey(Base):
     execution_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), nullable=False)
     # The 202 body as first sent, returned unchanged to every repeat.
     response: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class WebhookRoute(Base):
+    """Which active workflow answers `/hooks/{path}`. The path is the primary key: one owner
+    across all tenants, so two activations racing for a path cannot both win."""
+
+    __tablename__ = "webhook_routes"
+    __table_args__ = (Index(None, "workflow_id"),)
+
+    path: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tenant_id: Mapped[str] = _tenant()
+    workflow_id: Mapped[str] = mapped_column(
+        Uuid(as_uuid=False), ForeignKey("workflows.id", ondelete="CASCADE"), nullable=False
+    )
+    node_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class WebhookTestListener(Base):
+    """Someone waits for one request to `/hooks/test/{path}` until `expires_at`. A row, not
+    memory, so whichever gateway replica receives the request finds the listener."""
+
+    __tablename__ = "webhook_test_listeners"
+    __table_args__ = (Index(None, "path"),)
+
+    workflow_id: Mapped[str] = mapped_column(
+        Uuid(as_uuid=False), ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[str] = _tenant()
+    path: Mapped[str] = mapped_column(String(200), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # The request caught and the execution it started; null while still listening.
+    # none_as_null: "not caught yet" must be SQL NULL (`IS NULL`), not the JSON value null.
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    execution_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
     created_at: Mapped[datetime] = _created()

@@ -31,6 +31,7 @@ class Rule(Enum):
     SIGNUP_ACCOUNT = "signups for this email address"
     WS_CONNECT = "WebSocket connections from this address"
     AI_GENERATE = "generated configs for this account"
+    WEBHOOK = "webhook requests for this account"
 
 
 def _rules(settings: Settings) -> dict[Rule, list[RateLimitItem]]:
@@ -42,6 +43,7 @@ def _rules(settings: Settings) -> dict[Rule, list[RateLimitItem]]:
         Rule.SIGNUP_ACCOUNT: settings.rate_limit_signup_per_account,
         Rule.WS_CONNECT: settings.rate_limit_ws_connect_per_ip,
         Rule.AI_GENERATE: settings.rate_limit_ai_generate_per_tenant,
+        Rule.WEBHOOK: settings.rate_limit_webhooks_per_tenant,
     }
     return {rule: parse_many(text) if text else [] for rule, text in configured.items()}
 

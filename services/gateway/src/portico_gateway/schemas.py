@@ -106,6 +106,8 @@ class WorkflowSummary(BaseModel):
     name: str
     description: str | None = None
     latest_version: int
+    # Its webhook, cron and event triggers listen (POST .../activate, .../deactivate).
+    active: bool = False
     created_at: datetime
     updated_at: datetime
 
@@ -258,3 +260,22 @@ class GenerateConfigRequest(_Body):
 
     _node_type = field_validator("node_type")(_known_node_type)
     _description = field_validator("description")(check_storable)
+
+
+class WebhookAccepted(BaseModel):
+    """A webhook request started this execution (answered before it ended)."""
+
+    execution_id: str
+
+
+class WebhookTestStatus(BaseModel):
+    """Listening for one request to the test URL, and what it caught."""
+
+    listening: bool
+    path: str
+    test_url: str = Field(description="Where to send the test request (relative to the host).")
+    expires_at: datetime
+    request: dict[str, Any] | None = Field(
+        default=None, description="The request caught: the webhook node's output."
+    )
+    execution_id: str | None = None

@@ -107,6 +107,7 @@ def _summary(workflow: Workflow) -> WorkflowSummary:
         name=workflow.name,
         description=workflow.description,
         latest_version=workflow.latest_version,
+        active=workflow.active,
         created_at=workflow.created_at,
         updated_at=workflow.updated_at,
     )
@@ -339,3 +340,23 @@ async def prepare_repeat(
         payload=request.payload,
         mode="manual",
     )
+
+
+# --- for activation and webhooks (activation.py, webhooks.py) -----------------------------------
+
+
+async def locked_workflow(db: AsyncSession, principal: Principal, workflow_id: str) -> Workflow:
+    """The caller's live workflow, its row locked until the transaction ends (or 404)."""
+    return await _workflow(db, principal, workflow_id, for_update=True)
+
+
+async def latest_version(
+    db: AsyncSession, principal: Principal, workflow: Workflow
+) -> tuple[WorkflowVersion, WorkflowGraph]:
+    """The workflow's latest saved version, with its graph parsed."""
+    version = await _version(db, principal, workflow, workflow.latest_version)
+    return version, _runnable(version)
+
+
+def detail(workflow: Workflow, version: WorkflowVersion) -> WorkflowDetail:
+    return _detail(workflow, version)

@@ -13,6 +13,7 @@ from portico_gateway.endpoints import (
     dead_letters,
     executions,
     health,
+    hooks,
     node_types,
     workflows,
 )
@@ -28,4 +29,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     ai.router,
     health.router,
     ws.router,
+    hooks.router,
 )

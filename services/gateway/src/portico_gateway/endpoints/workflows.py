@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from portico_gateway import runs
+from portico_gateway import activation, runs, webhook_tests
 from portico_gateway import workflow_service as workflows
+from portico_gateway.broker import publish_activation
 from portico_gateway.dependencies import (
     DB,
     CredentialTypes,
@@ -23,6 +24,7 @@ from portico_gateway.schemas import (
     RunRequest,
     VersionDetail,
     VersionSummary,
+    WebhookTestStatus,
     WorkflowDetail,
     WorkflowExport,
     WorkflowList,
@@ -95,6 +97,7 @@ async def update_workflow(
     db: DB,
     principal: CurrentPrincipal,
     credentials: CredentialTypes,
+    state: State,
     expected_version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> WorkflowDetail:
     """Save the graph as a new immutable version.
@@ -112,16 +115,53 @@ async def update_workflow(
         ):
             raise InvalidRequestError("expected_version must be a positive integer")
         expected_version = expected_version or in_body
-    return await workflows.update_workflow(
+    detail = await workflows.update_workflow(
         db, principal, workflow_id, graph, expected_version, credentials
     )
+    # An active workflow's triggers follow it to the new version (409 if a path is taken).
+    message = await activation.follow_save(db, principal, workflow_id)
+    await db.commit()  # stored before the orchestrator hears of it
+    if message is not None:
+        await publish_activation(state.broker, message)
+    return detail
 
 
 @router.delete("/{workflow_id}", status_code=204)
-async def delete_workflow(workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal) -> Response:
-    """Delete the workflow. Its versions stay for the executions that ran them."""
+async def delete_workflow(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal, state: State
+) -> Response:
+    """Delete the workflow (deactivated first). Its versions stay for the executions that
+    ran them."""
+    message = await activation.before_delete(db, principal, workflow_id)
     await workflows.delete_workflow(db, principal, workflow_id)
+    await db.commit()
+    if message is not None:
+        await publish_activation(state.broker, message)
     return Response(status_code=204)
+
+
+@router.post("/{workflow_id}/activate")
+async def activate_workflow(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal, state: State
+) -> WorkflowDetail:
+    """Turn on the latest version's webhook, cron and event triggers. Activating again is
+    harmless (and re-sends the activation). 409 when a webhook path belongs to another
+    active workflow."""
+    detail, message = await activation.activate(db, principal, workflow_id)
+    await db.commit()
+    await publish_activation(state.broker, message)
+    return detail
+
+
+@router.post("/{workflow_id}/deactivate")
+async def deactivate_workflow(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal, state: State
+) -> WorkflowDetail:
+    """Turn its triggers off; manual runs still work. Deactivating again is harmless."""
+    detail, message = await activation.deactivate(db, principal, workflow_id)
+    await db.commit()
+    await publish_activation(state.broker, message)
+    return detail
 
 
 @router.get("/{workflow_id}/versions")
@@ -179,3 +219,23 @@ async def run_workflow(
         idempotency_key,
         state.settings.idempotency_ttl_s,
     )
+
+
+@router.post("/{workflow_id}/webhook-test")
+async def listen_for_test_webhook(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal, state: State
+) -> WebhookTestStatus:
+    """Listen (PORTICO_WEBHOOK_TEST_LISTEN_S, 120 s by default) for one request to
+    `/hooks/test/{path}` of the latest version's webhook node; it starts a `test` execution,
+    active or not. Listening again forgets what was caught before."""
+    return await webhook_tests.start_listening(
+        db, principal, workflow_id, state.settings.webhook_test_listen_s
+    )
+
+
+@router.get("/{workflow_id}/webhook-test")
+async def test_webhook_status(
+    workflow_id: WorkflowId, db: DB, principal: CurrentPrincipal
+) -> WebhookTestStatus:
+    """Whether it still listens, and the request caught with the execution it started."""
+    return await webhook_tests.listening(db, principal, workflow_id)

@@ -1,0 +1,154 @@
+"""Webhook requests: from an HTTP request to a trigger output and a start command.
+
+The output is what the webhook node hands on: method, path, query, headers (lower-case,
+without Cookie and Authorization, which belong to the caller, not the workflow) and body
+(parsed JSON, form fields as an object, else text).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portico_contracts.graph import WorkflowGraph
+from portico_contracts.messages import StartExecution
+from portico_contracts.triggers import WebhookTriggerConfig
+from portico_gateway import repository as repo
+from portico_gateway import webhook_repository as hooks_repo
+from portico_gateway.activation import webhook_configs
+from portico_gateway.errors import InvalidRequestError, NotFoundError, PorticoError
+from portico_gateway.json_safety import unstorable
+from portico_gateway.models import WorkflowVersion
+
+PRIVATE_HEADERS = frozenset({"cookie", "authorization"})
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+class PayloadTooLargeError(PorticoError):
+    code, status = "payload_too_large", 413
+
+
+class MethodNotAllowedError(PorticoError):
+    code, status = "method_not_allowed", 405
+
+
+class NoSuchHookError(NotFoundError):
+    code = "webhook_not_found"
+
+
+def no_hook(path: str) -> NoSuchHookError:
+    # The same answer for a path never used and one of an inactive workflow: nothing leaks.
+    return NoSuchHookError(f"no active webhook listens on '{path}'")
+
+
+def check_method(config: WebhookTriggerConfig, method: str) -> None:
+    if method not in config.methods:
+        allowed = ", ".join(config.methods)
+        raise MethodNotAllowedError(
+            f"this webhook accepts {allowed}, not {method}",
+            details={"allowed": list(config.methods)},
+        )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"webhook body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON, and PostgreSQL's JSONB cannot store them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_body(content_type: str, raw: bytes) -> Any:
+    """JSON parsed when declared JSON (and valid), form fields as an object, else text."""
+    media = content_type.split(";")[0].strip().lower()
+    text = raw.decode("utf-8", errors="replace")
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return json.loads(text, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):  # not JSON after all (or absurdly deep): text
+            return text
+    if media == FORM_TYPE:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    return text
+
+
+def trigger_output(request: Request, path: str, raw: bytes) -> dict[str, Any]:
+    headers = {
+        name.lower(): value
+        for name, value in request.headers.items()
+        if name.lower() not in PRIVATE_HEADERS
+    }
+    output = {
+        "method": request.method,
+        "path": path,
+        "query": dict(request.query_params),
+        "headers": headers,
+        "body": parse_body(request.headers.get("content-type", ""), raw),
+    }
+    problems = unstorable(output)
+    if problems:
+        listed = "; ".join(f"{where}: {reason}" for where, reason in problems)
+        raise InvalidRequestError(
+            f"the request cannot become a trigger output ({listed}); send text without NUL "
+            "characters",
+            details=[{"field": where, "message": reason} for where, reason in problems],
+        )
+    return output
+
+
+@dataclass(frozen=True)
+class Hook:
+    """The webhook node a request reached, in the saved version that will run."""
+
+    version: WorkflowVersion
+    graph: WorkflowGraph
+    node_id: str
+    config: WebhookTriggerConfig
+
+    def start_command(self, output: dict[str, Any], *, test: bool) -> StartExecution:
+        return StartExecution(
+            tenant_id=self.version.tenant_id,
+            execution_id=str(uuid.uuid4()),
+            workflow_id=self.version.workflow_id,
+            workflow_version=self.version.version,
+            graph=self.graph,
+            trigger_node_id=self.node_id,
+            payload=output,
+            mode="test" if test else "webhook",
+        )
+
+
+def hook_on(version: WorkflowVersion, path: str, node_id: str | None = None) -> Hook | None:
+    """The webhook node of `version` listening on `path` (and being `node_id`, if given)."""
+    graph = WorkflowGraph.model_validate(version.graph)
+    for found_id, config in webhook_configs(graph).items():
+        if config.path == path and node_id in (None, found_id):
+            return Hook(version, graph, found_id, config)
+    return None
+
+
+async def live_hook(db: AsyncSession, path: str) -> Hook:
+    """The webhook node of the active workflow owning `path` (or 404)."""
+    route = await hooks_repo.route_by_path(db, path)
+    if route is None:
+        raise no_hook(path)
+    version = await repo.get_version(db, route.tenant_id, route.workflow_id, route.version)
+    hook = None if version is None else hook_on(version, path, route.node_id)
+    if hook is None:
+        raise no_hook(path)
+    return hook
