@@ -51,11 +51,6 @@ def _check_paths(configs: dict[str, WebhookTriggerConfig]) -> None:
                 f"webhook node '{node_id}': path '{config.path}' starts with '{TEST_PREFIX}', "
                 "which is reserved for the test URL; choose another path"
             )
-        if config.auth.type != "none":
-            raise InvalidWorkflowError(
-                f"webhook node '{node_id}': auth type '{config.auth.type}' is not supported by "
-                "this gateway yet; set auth.type to 'none' or keep the workflow inactive"
-            )
         if config.path in seen:
             raise InvalidWorkflowError(
                 f"webhook nodes '{seen[config.path]}' and '{node_id}' share the path "

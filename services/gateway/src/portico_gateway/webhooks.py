@@ -22,9 +22,12 @@ from portico_contracts.triggers import WebhookTriggerConfig
 from portico_gateway import repository as repo
 from portico_gateway import webhook_repository as hooks_repo
 from portico_gateway.activation import webhook_configs
+from portico_gateway.credentials_client import CredentialsClient
 from portico_gateway.errors import InvalidRequestError, NotFoundError, PorticoError
 from portico_gateway.json_safety import unstorable
 from portico_gateway.models import WorkflowVersion
+from portico_gateway.webhook_auth import check_webhook
+from portico_gateway.webhook_presets import Preset, shaped
 
 PRIVATE_HEADERS = frozenset({"cookie", "authorization"})
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -87,11 +90,29 @@ def parse_body(content_type: str, raw: bytes) -> Any:
     return text
 
 
-def trigger_output(request: Request, path: str, raw: bytes) -> dict[str, Any]:
+def lower_headers(request: Request) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+async def authenticate(
+    hook: Hook, request: Request, raw: bytes, credentials: CredentialsClient
+) -> None:
+    """401 unless the request passes the node's auth check (see webhook_auth.py)."""
+    await check_webhook(
+        hook.config.auth,
+        hook.credential_id,
+        hook.version.tenant_id,
+        raw,
+        lower_headers(request),
+        credentials,
+    )
+
+
+def trigger_output(
+    request: Request, path: str, raw: bytes, preset: Preset = "none"
+) -> dict[str, Any]:
     headers = {
-        name.lower(): value
-        for name, value in request.headers.items()
-        if name.lower() not in PRIVATE_HEADERS
+        name: value for name, value in lower_headers(request).items() if name not in PRIVATE_HEADERS
     }
     output = {
         "method": request.method,
@@ -108,7 +129,7 @@ def trigger_output(request: Request, path: str, raw: bytes) -> dict[str, Any]:
             "characters",
             details=[{"field": where, "message": reason} for where, reason in problems],
         )
-    return output
+    return shaped(preset, output)
 
 
 @dataclass(frozen=True)
@@ -119,6 +140,11 @@ class Hook:
     graph: WorkflowGraph
     node_id: str
     config: WebhookTriggerConfig
+
+    @property
+    def credential_id(self) -> str | None:
+        """The `hmac_secret` credential a signed webhook is checked against."""
+        return self.graph.node_map[self.node_id].credential_id
 
     def start_command(self, output: dict[str, Any], *, test: bool) -> StartExecution:
         return StartExecution(

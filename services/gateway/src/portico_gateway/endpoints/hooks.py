@@ -1,6 +1,6 @@
 """Public webhook URLs: `/hooks/{path}` for active workflows, `/hooks/test/{path}` while
-someone listens for a test request. No login: the path is the address (auth per node is not
-supported yet, and activation refuses nodes that ask for it)."""
+someone listens for a test request. No login: the path is the address, and a node may ask for
+a token or a signature (webhook_auth.py), checked before anything starts."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ ANSWERS: dict[int | str, dict[str, str]] = {
     202: {"description": "started; `respond: wait` past its timeout answers this too"},
     404: {"description": "no active webhook (or no test listener) on this path"},
     405: {"description": "the webhook node does not accept this method"},
+    401: {"description": "the node's token or signature check failed; nothing started"},
     413: {"description": "body over PORTICO_WEBHOOK_MAX_BODY_BYTES"},
     429: {"description": "too many webhook requests for the workflow's owner; see Retry-After"},
     502: {"description": "`respond: wait`: the execution failed"},
@@ -41,7 +42,10 @@ async def test_webhook(path: HookPath, request: Request, db: DB, state: State) -
     await db.commit()  # no lock nor connection held while a slow client uploads
     raw = await webhooks.read_body(request, state.settings.webhook_max_body_bytes)
     row, hook = await webhook_tests.test_hook(db, path)  # still waiting, now locked
-    output = webhooks.trigger_output(request, path, raw)
+    await db.commit()  # the check asks the credentials service: hold no lock meanwhile
+    await webhooks.authenticate(hook, request, raw, state.credentials)
+    row, hook = await webhook_tests.test_hook(db, path)
+    output = webhooks.trigger_output(request, path, raw, hook.config.preset)
     command = await webhook_tests.capture(db, row, hook, output)
     await db.commit()
     await state.orchestrator.start_execution(command)
@@ -56,7 +60,9 @@ async def live_webhook(path: HookPath, request: Request, db: DB, state: State) -
     webhooks.check_method(hook.config, request.method)
     await state.rate_limits.hit(Rule.WEBHOOK, hook.version.tenant_id)
     raw = await webhooks.read_body(request, state.settings.webhook_max_body_bytes)
-    command = hook.start_command(webhooks.trigger_output(request, path, raw), test=False)
+    await webhooks.authenticate(hook, request, raw, state.credentials)
+    output = webhooks.trigger_output(request, path, raw, hook.config.preset)
+    command = hook.start_command(output, test=False)
     if hook.config.respond == "ack":
         await state.orchestrator.start_execution(command)
         return _accepted(command.execution_id)
