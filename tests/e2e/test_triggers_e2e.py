@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -172,9 +172,17 @@ async def test_a_per_second_schedule_fires_once_per_slot_with_three_orchestrator
 ) -> None:
     trigger = {"type": "trigger.cron", "config": {"expression": "* * * * * *"}}
     workflow_id = await _activate(user, _trigger_graph(trigger, "every second"))
-    await asyncio.sleep(5)
+    await asyncio.sleep(1)
+    listed = (await user.http.get("/api/schedules", params={"workflow_id": workflow_id})).json()
+    [schedule] = listed["items"]
+    assert (schedule["node_id"], schedule["expression"]) == ("start", "* * * * * *")
+    assert datetime.fromisoformat(schedule["next_fire_at"]) > datetime.now(UTC) - timedelta(
+        seconds=2
+    )
+    await asyncio.sleep(4)
     await _deactivate(user, workflow_id)
     await asyncio.sleep(1.5)  # a slot claimed just before the deactivation may still start
+    assert (await user.http.get("/api/schedules")).json()["items"] == []
     fired = await _executions(user, workflow_id)
     await asyncio.sleep(2)
     assert len(await _executions(user, workflow_id)) == len(fired)  # deactivation stops it

@@ -24,8 +24,10 @@ from portico_contracts.queries import (
     IssueGrant,
     ListDeadLetters,
     ListExecutions,
+    ListSchedules,
     RetryExecutionRequest,
     RpcReply,
+    SchedulesPage,
 )
 from portico_contracts.topology import (
     COMMANDS_EXCHANGE,
@@ -187,6 +189,9 @@ class OrchestratorClient:
 
     async def list_dead_letters(self, query: ListDeadLetters) -> DeadLetterPage:
         return await self._parsed(query, DeadLetterPage)
+
+    async def list_schedules(self, query: ListSchedules) -> SchedulesPage:
+        return await self._parsed(query, SchedulesPage)
 
     async def issue_grant(
         self, tenant_id: str, credential_id: str, requested_by: str

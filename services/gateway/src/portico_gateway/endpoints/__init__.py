@@ -15,6 +15,7 @@ from portico_gateway.endpoints import (
     health,
     hooks,
     node_types,
+    schedules,
     workflows,
 )
 
@@ -24,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     workflows.router,
     executions.router,
     dead_letters.router,
+    schedules.router,
     node_types.router,
     credentials.router,
     ai.router,
