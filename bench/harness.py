@@ -15,7 +15,10 @@ from bench.stack import Stack
 
 # A benchmark measures the engine, not the per-tenant limit on run requests (one tenant here
 # sends thousands a minute on purpose).
-UNLIMITED_RUNS = {"PORTICO_RATE_LIMIT_RUNS_PER_TENANT": ""}
+UNLIMITED_RUNS = {
+    "PORTICO_RATE_LIMIT_RUNS_PER_TENANT": "",
+    "PORTICO_RATE_LIMIT_WEBHOOKS_PER_TENANT": "",
+}
 # The http benchmarks call a server of their own on loopback.
 LOCAL_CALLS = {"PORTICO_HTTP_ALLOW_HOSTS": "127.0.0.1"}
 

@@ -3,6 +3,9 @@
 - chain:      a chain of 40 trivial transform nodes; per-node overhead p50/p99 (target p50 ≤ 5 ms)
 - parallel:   20 parallel 100 ms waits joined by a merge; makespan (target ≤ 250 ms)
 - throughput: trigger → 1 node, 32 concurrent clients; runs per second
+- webhook:    webhook → 1 node → `respond: wait` answer, 32 concurrent clients; requests per
+              second and p50/p99 latency, beside the same clients doing manual runs that are
+              followed to their end over the WebSocket (the `throughput` path) in the same run
 - credential: a chain of 20 http POSTs to a local server, with and without an http_bearer
               credential (resolved with its grant, audited, per node run); per-node p50 of
               both, in the same run, and their ratio
@@ -133,6 +136,60 @@ async def bench_throughput(
     return {"runs_per_second": done / elapsed, "runs": done, "clients": clients}
 
 
+async def _webhook_round_trips(
+    client: Portico, path: str, clients: int, seconds: float
+) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def one_client(index: int) -> None:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            response = await client.http.post(f"/hooks/{path}", json={"v": index})
+            assert response.status_code == 200, response.text
+            latencies.append((time.monotonic() - started) * 1000)
+
+    started = time.monotonic()
+    await asyncio.gather(*(one_client(i) for i in range(clients)))
+    return latencies, time.monotonic() - started
+
+
+async def bench_webhook(
+    client: Portico, clients: int = 32, seconds: float = 10.0
+) -> dict[str, float]:
+    path = f"bench-{int(time.time() * 1000)}"
+    graph = {
+        "name": "webhook answer",
+        "nodes": [
+            {
+                "id": "hook",
+                "type": "trigger.webhook",
+                "config": {"path": path, "respond": "wait", "response_node": "shape"},
+            },
+            {
+                "id": "shape",
+                "type": "transform",
+                "config": {"mapping": {"v": "{{ trigger.body.v }}"}},
+            },
+        ],
+        "edges": [{"source": "hook", "target": "shape"}],
+    }
+    workflow_id = await client.create_workflow(graph)
+    (await client.http.post(f"/api/workflows/{workflow_id}/activate")).raise_for_status()
+    await _webhook_round_trips(client, path, 4, 1.0)  # warm up
+    latencies, elapsed = await _webhook_round_trips(client, path, clients, seconds)
+    reference = await bench_throughput(client, clients, seconds)
+    rps = len(latencies) / elapsed
+    return {
+        "requests_per_second": rps,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "clients": clients,
+        "manual_runs_per_second": reference["runs_per_second"],
+        "ratio_to_manual_runs": rps / reference["runs_per_second"],
+    }
+
+
 def http_chain_graph(length: int, url: str, credential_id: str | None) -> dict[str, Any]:
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "trigger.manual"}]
     edges = []
@@ -195,6 +252,7 @@ BENCHES: dict[str, Callable[[Portico], Awaitable[dict[str, float]]]] = {
     "chain": bench_chain,
     "parallel": bench_parallel,
     "throughput": bench_throughput,
+    "webhook": bench_webhook,
     "credential": bench_credential,
 }
 
