@@ -1,8 +1,11 @@
 """Activating a workflow: its webhook paths are claimed here, and the orchestrator is told
 (WorkflowActivated / WorkflowDeactivated) to start or stop its cron and event triggers.
 
-The database changes commit before the message goes out. If publishing then fails the caller
-gets a 503 and activating (or deactivating) again re-sends it: both messages are idempotent.
+The message goes out (confirmed) while the workflow row is still locked, before the change
+commits: when the broker is down, nothing is saved and the caller gets a 503, so the flag a
+user sees never claims triggers the orchestrator was not told of. (A database failure in the
+instant after the publish leaves the orchestrator ahead; activating or deactivating again
+sets both straight, as both messages are idempotent.)
 A workflow without webhook, cron or event triggers may be activated; it is harmless.
 """
 

@@ -120,9 +120,9 @@ async def update_workflow(
     )
     # An active workflow's triggers follow it to the new version (409 if a path is taken).
     message = await activation.follow_save(db, principal, workflow_id)
-    await db.commit()  # stored before the orchestrator hears of it
-    if message is not None:
+    if message is not None:  # told before commit: a broker down fails the save (503) whole
         await publish_activation(state.broker, message)
+    await db.commit()
     return detail
 
 
@@ -134,9 +134,9 @@ async def delete_workflow(
     ran them."""
     message = await activation.before_delete(db, principal, workflow_id)
     await workflows.delete_workflow(db, principal, workflow_id)
-    await db.commit()
     if message is not None:
         await publish_activation(state.broker, message)
+    await db.commit()
     return Response(status_code=204)
 
 
@@ -148,8 +148,8 @@ async def activate_workflow(
     harmless (and re-sends the activation). 409 when a webhook path belongs to another
     active workflow."""
     detail, message = await activation.activate(db, principal, workflow_id)
-    await db.commit()
     await publish_activation(state.broker, message)
+    await db.commit()
     return detail
 
 
@@ -159,8 +159,8 @@ async def deactivate_workflow(
 ) -> WorkflowDetail:
     """Turn its triggers off; manual runs still work. Deactivating again is harmless."""
     detail, message = await activation.deactivate(db, principal, workflow_id)
-    await db.commit()
     await publish_activation(state.broker, message)
+    await db.commit()
     return detail
 
 
