@@ -99,7 +99,10 @@ async def test_activate_and_deactivate_publish_and_set_the_flag(
     assert response.json()["active"] is False
     key, body = await commands.next()
     assert key == WORKFLOW_DEACTIVATED
-    assert WorkflowDeactivated.model_validate(body).workflow_id == workflow_id
+    deactivated = WorkflowDeactivated.model_validate(body)
+    assert deactivated.workflow_id == workflow_id
+    # Each change counts up, so the orchestrator can tell a late message from a new one.
+    assert deactivated.sequence == activated.sequence + 1
 
 
 async def test_saving_an_active_workflow_activates_the_new_version(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,19 +51,35 @@ async def send(
     )
 
 
+# Like the gateway's count of activation changes: each message newer than every one before.
+_SEQUENCE = itertools.count(1)
+
+
 async def activate(
-    bus: Bus, tenant: str, workflow_id: str, graph: WorkflowGraph, version: int = 1
-) -> None:
+    bus: Bus,
+    tenant: str,
+    workflow_id: str,
+    graph: WorkflowGraph,
+    version: int = 1,
+    sequence: int | None = None,
+) -> int:
+    """Send an activation; returns its sequence, so a test can send it again late."""
     command = WorkflowActivated(
-        tenant_id=tenant, workflow_id=workflow_id, workflow_version=version, graph=graph
+        sequence=sequence or next(_SEQUENCE),
+        tenant_id=tenant,
+        workflow_id=workflow_id,
+        workflow_version=version,
+        graph=graph,
     )
     await send(bus, WORKFLOW_ACTIVATED, command)
+    return command.sequence
 
 
 async def deactivate(bus: Bus, tenant: str, workflow_id: str) -> None:
-    await send(
-        bus, WORKFLOW_DEACTIVATED, WorkflowDeactivated(tenant_id=tenant, workflow_id=workflow_id)
+    command = WorkflowDeactivated(
+        sequence=next(_SEQUENCE), tenant_id=tenant, workflow_id=workflow_id
     )
+    await send(bus, WORKFLOW_DEACTIVATED, command)
 
 
 async def query(infra: Any, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -138,21 +155,26 @@ async def test_activation_registers_and_deactivation_removes(
     await wait_for_rows(infra, workflow_id, lambda rows: rows == [])
 
 
-async def test_newer_version_replaces_and_late_older_one_does_not(
+async def test_newer_change_replaces_and_late_older_one_does_not(
     bus: Bus, orchestrator: Running, infra: Any
 ) -> None:
     tenant, workflow_id = new_id("tenant"), new_id("wf")
     await activate(bus, tenant, workflow_id, cron_graph("0 * * * *", node_id="old"), version=1)
     await wait_for_rows(infra, workflow_id, lambda rows: len(rows) == 1)
-    await activate(bus, tenant, workflow_id, cron_graph("0 0 * * *", node_id="new"), version=3)
+    late = next(_SEQUENCE)  # version 2's activation, sent before version 3's but delayed
+    newest = await activate(
+        bus, tenant, workflow_id, cron_graph("0 0 * * *", node_id="new"), version=3
+    )
     rows = await wait_for_rows(
         infra, workflow_id, lambda rows: rows and rows[0]["node_id"] == "new"
     )
     assert [(r["node_id"], r["workflow_version"]) for r in rows] == [("new", 3)]
 
     # Version 2 arrives late, then version 3 is redelivered: neither changes anything.
-    await activate(bus, tenant, workflow_id, cron_graph("* * * * *", node_id="late"), version=2)
-    await activate(bus, tenant, workflow_id, cron_graph("0 0 * * *", node_id="new"), version=3)
+    late_graph = cron_graph("* * * * *", node_id="late")
+    await activate(bus, tenant, workflow_id, late_graph, version=2, sequence=late)
+    new_graph = cron_graph("0 0 * * *", node_id="new")
+    await activate(bus, tenant, workflow_id, new_graph, version=3, sequence=newest)
     await asyncio.sleep(0.5)
     after = await trigger_rows(infra, workflow_id)
     assert [(r["node_id"], r["workflow_version"], r["next_fire_at"]) for r in after] == [
@@ -160,8 +182,12 @@ async def test_newer_version_replaces_and_late_older_one_does_not(
     ]
     await deactivate(bus, tenant, workflow_id)
     await wait_for_rows(infra, workflow_id, lambda rows: rows == [])
-    # Deactivated, the same version may be turned on again.
-    await activate(bus, tenant, workflow_id, cron_graph("0 0 * * *", node_id="new"), version=3)
+    # The last activation, delivered once more after the deactivation, stays ignored...
+    await activate(bus, tenant, workflow_id, new_graph, version=3, sequence=newest)
+    await asyncio.sleep(0.5)
+    assert await trigger_rows(infra, workflow_id) == []
+    # ...while a new activation of the same version turns it on again.
+    await activate(bus, tenant, workflow_id, new_graph, version=3)
     await wait_for_rows(infra, workflow_id, lambda rows: len(rows) == 1)
     await deactivate(bus, tenant, workflow_id)
     await wait_for_rows(infra, workflow_id, lambda rows: rows == [])
@@ -176,7 +202,11 @@ async def test_activation_with_a_bad_trigger_config_is_dead_lettered(
         [("c", "a")],
     )
     command = WorkflowActivated(
-        tenant_id=tenant, workflow_id=workflow_id, workflow_version=1, graph=graph
+        sequence=next(_SEQUENCE),
+        tenant_id=tenant,
+        workflow_id=workflow_id,
+        workflow_version=1,
+        graph=graph,
     )
     await send(bus, WORKFLOW_ACTIVATED, command)
     letter = await bus.dead_letters(command.message_id)
@@ -260,7 +290,11 @@ async def test_activation_of_a_graph_that_cannot_run_is_dead_lettered(
         [("c", "a"), ("a", "ghost")],
     )
     command = WorkflowActivated(
-        tenant_id=tenant, workflow_id=workflow_id, workflow_version=1, graph=graph
+        sequence=next(_SEQUENCE),
+        tenant_id=tenant,
+        workflow_id=workflow_id,
+        workflow_version=1,
+        graph=graph,
     )
     await send(bus, WORKFLOW_ACTIVATED, command)
     letter = await bus.dead_letters(command.message_id)

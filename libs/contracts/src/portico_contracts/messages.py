@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,16 +47,24 @@ class StartExecution(Message):
     mode: Literal["manual", "webhook", "cron", "event", "test"] = "manual"
 
 
+# The gateway counts each workflow's activation changes; a receiver applies a message only if
+# its count is newer than the last it applied, so a late or repeated message never undoes a
+# later one (a re-sent activation after a deactivation, say).
+ActivationSequence = Annotated[int, Field(ge=1, le=2**62)]
+
+
 class WorkflowActivated(Message):
     """Turn this version's webhook, cron and event triggers on (a newer version of an active
     workflow sends this again: its triggers replace the old version's)."""
 
+    sequence: ActivationSequence
     workflow_id: str = Field(min_length=1, max_length=100)
     workflow_version: int = Field(ge=1, le=2**31 - 1)
     graph: WorkflowGraph
 
 
 class WorkflowDeactivated(Message):
+    sequence: ActivationSequence
     workflow_id: str = Field(min_length=1, max_length=100)
 
 

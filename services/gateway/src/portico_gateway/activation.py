@@ -89,8 +89,10 @@ async def _turn_on(db: AsyncSession, principal: Principal, workflow: Workflow) -
     await _claim_routes(db, workflow, version.version, webhook_configs(graph))
     workflow.active = True
     workflow.active_version = version.version
+    workflow.activation_sequence += 1
     await db.flush()
     return WorkflowActivated(
+        sequence=workflow.activation_sequence,
         tenant_id=workflow.tenant_id,
         workflow_id=workflow.id,
         workflow_version=version.version,
@@ -102,8 +104,13 @@ async def _turn_off(db: AsyncSession, workflow: Workflow) -> WorkflowDeactivated
     await hooks_repo.delete_routes(db, workflow.id)
     workflow.active = False
     workflow.active_version = None
+    workflow.activation_sequence += 1
     await db.flush()
-    return WorkflowDeactivated(tenant_id=workflow.tenant_id, workflow_id=workflow.id)
+    return WorkflowDeactivated(
+        sequence=workflow.activation_sequence,
+        tenant_id=workflow.tenant_id,
+        workflow_id=workflow.id,
+    )
 
 
 async def activate(

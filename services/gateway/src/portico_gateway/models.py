@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -120,6 +121,10 @@ class Workflow(Base):
     # version whose triggers the orchestrator was last told about.
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     active_version: Mapped[int | None] = mapped_column(Integer)
+    # Activation changes so far; each message to the orchestrator carries the new count.
+    activation_sequence: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, server_default=text("0")
+    )
 
 
 class WorkflowVersion(Base):

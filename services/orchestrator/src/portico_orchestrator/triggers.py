@@ -1,10 +1,11 @@
 """The trigger registry: which active workflow starts on a schedule, an event or a webhook.
 
-`WorkflowActivated` replaces every trigger row of the workflow with the new version's (an
-activation older than the version already registered changes nothing, so a late message
-cannot bring old triggers back); `WorkflowDeactivated` deletes them. Both are idempotent and
-run in one transaction, acked after commit; a message that does not validate (or whose
-trigger configs do not) is dead-lettered by `DeadLetterMiddleware`.
+`WorkflowActivated` replaces every trigger row of the workflow with the new version's;
+`WorkflowDeactivated` deletes them. Each carries the gateway's count of the workflow's
+activation changes (`sequence`), and one no newer than the last applied changes nothing, so a
+late or repeated message never undoes a later change. Both run in one transaction, acked after
+commit; a message that does not validate (or whose trigger configs do not) is dead-lettered
+by `DeadLetterMiddleware`.
 """
 
 from __future__ import annotations
@@ -37,24 +38,24 @@ KIND_OF_TYPE: dict[str, TriggerKind] = {
 
 _LOCK_WORKFLOW = db.Query(
     """
-    SELECT tenant_id, workflow_version, active FROM orchestrator.trigger_workflows
+    SELECT tenant_id, workflow_version, sequence, active FROM orchestrator.trigger_workflows
     WHERE workflow_id = :workflow_id FOR UPDATE
     """
 )
 _UPSERT_WORKFLOW = db.Query(
     """
     INSERT INTO orchestrator.trigger_workflows
-        (workflow_id, tenant_id, workflow_version, active, graph, updated_at)
-    VALUES (:workflow_id, :tenant_id, :workflow_version, true, :graph, :now)
+        (workflow_id, tenant_id, workflow_version, sequence, active, graph, updated_at)
+    VALUES (:workflow_id, :tenant_id, :workflow_version, :sequence, :active, :graph, :now)
     ON CONFLICT (workflow_id) DO UPDATE SET tenant_id = excluded.tenant_id,
-        workflow_version = excluded.workflow_version, active = true,
-        graph = excluded.graph, updated_at = excluded.updated_at
+        workflow_version = excluded.workflow_version, sequence = excluded.sequence,
+        active = excluded.active, graph = excluded.graph, updated_at = excluded.updated_at
     """
 )
-_DEACTIVATE_WORKFLOW = db.Query(
+_SET_SEQUENCE = db.Query(
     """
-    UPDATE orchestrator.trigger_workflows SET active = false, graph = NULL, updated_at = :now
-    WHERE workflow_id = :workflow_id AND tenant_id = :tenant_id
+    UPDATE orchestrator.trigger_workflows SET sequence = :sequence, updated_at = :now
+    WHERE workflow_id = :workflow_id
     """
 )
 _DELETE_TRIGGERS = db.Query(
@@ -112,26 +113,38 @@ def _row(node: Node, kind: TriggerKind, now: datetime) -> TriggerRow:
     return TriggerRow(node.id, kind, config_json, next_fire_at)
 
 
-async def activate(conn: db.Connection, command: WorkflowActivated, now: datetime) -> bool:
-    """Register this version's triggers in place of the workflow's; False when a newer
-    version (or this one, still active) is registered already."""
-    rows = trigger_rows(command.graph, now)
+async def _current(
+    conn: db.Connection, command: WorkflowActivated | WorkflowDeactivated
+) -> db.Record | None:
+    """The workflow's registry row, locked; None if never seen. Another tenant's is refused."""
     current = await _LOCK_WORKFLOW.fetchrow(conn, workflow_id=command.workflow_id)
-    if current is not None:
-        if current["tenant_id"] != command.tenant_id:
-            raise PermanentMessageError(f"workflow {command.workflow_id} belongs to another tenant")
-        newer = current["workflow_version"] > command.workflow_version
-        same_and_active = (
-            current["workflow_version"] == command.workflow_version and (current["active"])
-        )
-        if newer or same_and_active:
-            return False
+    if current is not None and current["tenant_id"] != command.tenant_id:
+        raise PermanentMessageError(f"workflow {command.workflow_id} belongs to another tenant")
+    return current
+
+
+async def activate(conn: db.Connection, command: WorkflowActivated, now: datetime) -> bool:
+    """Register this version's triggers in place of the workflow's; False when the message
+    is not newer than the last change applied."""
+    rows = trigger_rows(command.graph, now)
+    current = await _current(conn, command)
     ids = {"workflow_id": command.workflow_id, "tenant_id": command.tenant_id}
+    if current is not None:
+        if current["sequence"] >= command.sequence:
+            return False
+        if current["active"] and current["workflow_version"] == command.workflow_version:
+            # Already on, for this very version: keep the rows (and the schedules' next slot).
+            await _SET_SEQUENCE.execute(
+                conn, workflow_id=command.workflow_id, sequence=command.sequence, now=now
+            )
+            return False
     await _DELETE_TRIGGERS.execute(conn, **ids)
     await _UPSERT_WORKFLOW.execute(
         conn,
         **ids,
         workflow_version=command.workflow_version,
+        sequence=command.sequence,
+        active=True,
         graph=jsonb_safe(command.graph.model_dump_json()),
         now=now,
     )
@@ -150,9 +163,21 @@ async def activate(conn: db.Connection, command: WorkflowActivated, now: datetim
 
 
 async def deactivate(conn: db.Connection, command: WorkflowDeactivated, now: datetime) -> None:
+    current = await _current(conn, command)
+    if current is not None and current["sequence"] >= command.sequence:
+        return
     ids = {"workflow_id": command.workflow_id, "tenant_id": command.tenant_id}
     await _DELETE_TRIGGERS.execute(conn, **ids)
-    await _DEACTIVATE_WORKFLOW.execute(conn, **ids, now=now)
+    # Recorded even for a workflow never seen active: a late activation must stay ignored.
+    await _UPSERT_WORKFLOW.execute(
+        conn,
+        **ids,
+        workflow_version=0 if current is None else current["workflow_version"],
+        sequence=command.sequence,
+        active=False,
+        graph=None,
+        now=now,
+    )
 
 
 def register(deps: Deps) -> None:

@@ -26,6 +26,11 @@ def upgrade() -> None:
         schema="gateway",
     )
     op.add_column("workflows", sa.Column("active_version", sa.Integer()), schema="gateway")
+    op.add_column(
+        "workflows",
+        sa.Column("activation_sequence", sa.BigInteger(), server_default="0", nullable=False),
+        schema="gateway",
+    )
     op.create_table(
         "webhook_routes",
         sa.Column("path", sa.String(length=200), nullable=False),
@@ -85,5 +90,6 @@ def downgrade() -> None:
         op.f("ix_webhook_routes_workflow_id"), table_name="webhook_routes", schema="gateway"
     )
     op.drop_table("webhook_routes", schema="gateway")
+    op.drop_column("workflows", "activation_sequence", schema="gateway")
     op.drop_column("workflows", "active_version", schema="gateway")
     op.drop_column("workflows", "active", schema="gateway")

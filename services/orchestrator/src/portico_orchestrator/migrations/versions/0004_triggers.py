@@ -23,13 +23,15 @@ TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    # One row per workflow ever activated: the newest version seen (kept after deactivation,
-    # so a late activation of an older version cannot bring old triggers back) and its graph.
+    # One row per workflow ever activated or deactivated: the last change applied (kept after
+    # deactivation, so a late activation cannot bring old triggers back) and the graph.
     op.create_table(
         "trigger_workflows",
         sa.Column("workflow_id", sa.Text, primary_key=True),
         sa.Column("tenant_id", sa.Text, nullable=False),
         sa.Column("workflow_version", sa.Integer, nullable=False),
+        # The gateway's count of activation changes last applied (see messages.py).
+        sa.Column("sequence", sa.BigInteger, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("graph", JSONB),
         sa.Column("updated_at", TS, nullable=False),
