@@ -52,13 +52,16 @@ def fan_out_graph(width: int, seconds: float) -> dict[str, Any]:
     return {"name": "fan out", "nodes": nodes, "edges": edges}
 
 
-async def bench_chain(client: Portico, runs: int = 15, length: int = 40) -> dict[str, float]:
-    workflow_id = await client.create_workflow(chain_graph(length))
-    await client.wait_finished(await client.run(workflow_id))  # warm caches and connections
+async def _chain_runs(
+    client: Portico, workflow_id: str, runs: int, length: int
+) -> tuple[list[float], list[float]]:
+    """Per-node hops (ms, finish to finish along the chain `start`, `n0`, `n1`…) and whole
+    execution times (s) of `runs` executions."""
     hops: list[float] = []
     totals: list[float] = []
     for _ in range(runs):
         execution = await client.wait_finished(await client.run(workflow_id))
+        assert execution["status"] == "succeeded", execution
         by_id = {run["node_id"]: run for run in execution["node_runs"]}
         previous = ts(by_id["start"]["finished_at"])
         for index in range(length):
@@ -66,6 +69,13 @@ async def bench_chain(client: Portico, runs: int = 15, length: int = 40) -> dict
             hops.append((finished - previous).total_seconds() * 1000)
             previous = finished
         totals.append((ts(execution["finished_at"]) - ts(execution["started_at"])).total_seconds())
+    return hops, totals
+
+
+async def bench_chain(client: Portico, runs: int = 15, length: int = 40) -> dict[str, float]:
+    workflow_id = await client.create_workflow(chain_graph(length))
+    await client.wait_finished(await client.run(workflow_id))  # warm caches and connections
+    hops, totals = await _chain_runs(client, workflow_id, runs, length)
     return {
         "per_node_p50_ms": percentile(hops, 50),
         "per_node_p99_ms": percentile(hops, 99),
@@ -211,21 +221,6 @@ def http_chain_graph(length: int, url: str, credential_id: str | None) -> dict[s
     return {"name": "http chain", "nodes": nodes, "edges": edges}
 
 
-async def _chain_hops(client: Portico, workflow_id: str, runs: int, length: int) -> list[float]:
-    await client.wait_finished(await client.run(workflow_id))  # warm caches and connections
-    hops: list[float] = []
-    for _ in range(runs):
-        execution = await client.wait_finished(await client.run(workflow_id))
-        assert execution["status"] == "succeeded", execution
-        by_id = {run["node_id"]: run for run in execution["node_runs"]}
-        previous = ts(by_id["start"]["finished_at"])
-        for index in range(length):
-            finished = ts(by_id[f"n{index}"]["finished_at"])
-            hops.append((finished - previous).total_seconds() * 1000)
-            previous = finished
-    return hops
-
-
 async def bench_credential(client: Portico, runs: int = 10, length: int = 20) -> dict[str, float]:
     with SideEffectServer(latency_s=0.0) as server:
         plain = await client.create_workflow(http_chain_graph(length, server.url, None))
@@ -233,12 +228,14 @@ async def bench_credential(client: Portico, runs: int = 10, length: int = 20) ->
             "bench token", "http_bearer", {"token": "bench-secret"}
         )
         sealed = await client.create_workflow(http_chain_graph(length, server.url, credential_id))
+        for workflow_id in (plain, sealed):  # warm caches and connections
+            await client.wait_finished(await client.run(workflow_id))
         # Interleaved, so both see the same machine.
         plain_hops: list[float] = []
         sealed_hops: list[float] = []
         for _ in range(runs):
-            plain_hops += await _chain_hops(client, plain, 1, length)
-            sealed_hops += await _chain_hops(client, sealed, 1, length)
+            plain_hops += (await _chain_runs(client, plain, 1, length))[0]
+            sealed_hops += (await _chain_runs(client, sealed, 1, length))[0]
     plain_p50, sealed_p50 = percentile(plain_hops, 50), percentile(sealed_hops, 50)
     return {
         "http_node_p50_ms": plain_p50,
