@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from portico_contracts.ai import TokenUsage
 from portico_contracts.messages import TERMINAL_EXECUTION_STATUSES, NodeError, StartExecution
 from portico_orchestrator.db import Connection, Query
 from portico_orchestrator.dead_letters import DeadLetter
@@ -28,7 +29,8 @@ from portico_orchestrator.usage import Spent
 
 _ROW_COLUMNS = (
     "id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, node_state, "
-    "last_seq, error, created_at, started_at, finished_at, retry_of"
+    "last_seq, error, created_at, started_at, finished_at, retry_of, "
+    "input_tokens, output_tokens, total_tokens, cost_usd"
 )
 _LOCK = Query(f"SELECT {_ROW_COLUMNS} FROM orchestrator.executions WHERE id = :id FOR UPDATE")
 _LOCK_WITH_GRAPH = Query(
@@ -156,6 +158,14 @@ def _row(mapping: Any) -> ExecutionRow:
         finished_at=mapping["finished_at"],
         error=NodeError.model_validate(error) if error else None,
         retry_of=mapping["retry_of"],
+        spent=Spent(
+            TokenUsage(
+                input_tokens=mapping["input_tokens"],
+                output_tokens=mapping["output_tokens"],
+                total_tokens=mapping["total_tokens"],
+            ),
+            float(mapping["cost_usd"]),
+        ),
     )
 
 

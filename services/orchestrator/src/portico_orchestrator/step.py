@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from portico_contracts.ai import TokenUsage
 from portico_contracts.messages import Message, NodeError, StatusEvent, StatusEventType
 from portico_contracts.queries import ExecutionSummary
 from portico_contracts.topology import STATUS_EXCHANGE, status_key
 from portico_orchestrator.cache import Outputs
 from portico_orchestrator.readiness import GraphIndex, NodeState
+from portico_orchestrator.usage import Spent
 
 # An escaped NUL (an odd run of backslashes, then u0000): JSON allows it, jsonb refuses it.
 _ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
@@ -100,9 +102,14 @@ class ExecutionRow:
     error: NodeError | None = None
     retry_of: str | None = None
     max_concurrency: int | None = None  # the workflow's limit (written once, at creation)
+    # What its AI nodes had spent when the row was read (summed by repository.add_spent).
+    spent: Spent | None = None
 
     def summary(self) -> ExecutionSummary:
+        spent = self.spent or Spent(TokenUsage(), 0.0)
         return ExecutionSummary(
+            usage=spent.usage,
+            cost_usd=spent.cost_usd,
             id=self.id,
             workflow_id=self.workflow_id,
             workflow_version=self.workflow_version,
