@@ -19,9 +19,11 @@ from portico_contracts.credentials import ModelProviderKey
 from portico_executors.ai import protocol
 from portico_executors.ai.protocol import ChatReply, ChatRequest, KeyScrubber, TextSink
 from portico_executors.ai.transport import sdk_http_client
-from portico_executors.errors import NodeRunError
 
 NAME = "anthropic"
+_ERRORS = protocol.SdkErrors(
+    anthropic.APITimeoutError, anthropic.APIConnectionError, anthropic.APIStatusError
+)
 
 
 def json_instruction(schema: Any) -> str:
@@ -51,7 +53,7 @@ class AnthropicProvider:
             message = await self.client.messages.create(**_arguments(request))
             return _reply(message)
         except anthropic.APIError as exc:
-            raise self._failure(exc) from None
+            raise protocol.sdk_failure(NAME, exc, exc.message, _ERRORS, self.scrub) from None
         except protocol.UNWRAPPED_ERRORS as exc:
             raise protocol.transport_failure(NAME, exc, self.scrub) from None
 
@@ -66,24 +68,6 @@ class AnthropicProvider:
                     if on_text is not None:
                         await on_text(delta)
         return state.reply()
-
-    def _failure(self, exc: anthropic.APIError) -> NodeRunError:
-        blocked = protocol.blocked_cause(exc)
-        if blocked is not None:
-            return protocol.blocked_failure(NAME, blocked, self.scrub)
-        if isinstance(exc, anthropic.APITimeoutError):
-            return protocol.timeout_failure(NAME)
-        if isinstance(exc, anthropic.APIConnectionError):
-            return protocol.connection_failure(NAME, str(exc.__cause__ or exc), self.scrub)
-        if isinstance(exc, anthropic.APIStatusError):
-            return protocol.status_failure(
-                NAME,
-                exc.status_code,
-                protocol.provider_message(exc.body, exc.message),
-                exc.response.headers,
-                self.scrub,
-            )
-        return protocol.invalid_answer(NAME, exc.message, self.scrub)
 
 
 class _StreamState:

@@ -18,9 +18,11 @@ from portico_contracts.credentials import ModelProviderKey
 from portico_executors.ai import protocol
 from portico_executors.ai.protocol import ChatReply, ChatRequest, KeyScrubber, TextSink
 from portico_executors.ai.transport import sdk_http_client
-from portico_executors.errors import NodeRunError
 
 NAME = "openai"
+_ERRORS = protocol.SdkErrors(
+    openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError
+)
 
 
 class OpenAiProvider:
@@ -43,7 +45,7 @@ class OpenAiProvider:
             completion = await self.client.chat.completions.create(**_arguments(request))
             return _reply(completion)
         except openai.APIError as exc:
-            raise self._failure(exc) from None
+            raise protocol.sdk_failure(NAME, exc, exc.message, _ERRORS, self.scrub) from None
         except protocol.UNWRAPPED_ERRORS as exc:
             raise protocol.transport_failure(NAME, exc, self.scrub) from None
 
@@ -68,25 +70,6 @@ class OpenAiProvider:
                     if on_text is not None:
                         await on_text(delta)
         return ChatReply("".join(pieces), usage, model, finish)
-
-    def _failure(self, exc: openai.APIError) -> NodeRunError:
-        blocked = protocol.blocked_cause(exc)
-        if blocked is not None:
-            return protocol.blocked_failure(NAME, blocked, self.scrub)
-        if isinstance(exc, openai.APITimeoutError):
-            return protocol.timeout_failure(NAME)
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__
-            return protocol.connection_failure(NAME, str(cause or exc), self.scrub)
-        if isinstance(exc, openai.APIStatusError):
-            return protocol.status_failure(
-                NAME,
-                exc.status_code,
-                protocol.provider_message(exc.body, exc.message),
-                exc.response.headers,
-                self.scrub,
-            )
-        return protocol.invalid_answer(NAME, exc.message, self.scrub)
 
 
 def _arguments(request: ChatRequest) -> dict[str, Any]:
