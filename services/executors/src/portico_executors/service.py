@@ -149,7 +149,7 @@ class ExecutorService:
             sandbox=self.sandbox,
             time_budget_s=ready.timeout_s,
         )
-        if self.progress is not None:
+        if self.progress is not None and runner.reports_progress:
             ctx.progress = self.progress.for_node(ready)
         if ready.credential_id is not None:
             await self._attach_credential(ctx)

@@ -47,7 +47,14 @@ RUNNERS: dict[str, NodeRunner] = {
             cancellable_timeout=True,
             side_effects=True,
         ),
-        NodeRunner("ai", _config_model("ai"), run_ai, cancellable_timeout=True, side_effects=True),
+        NodeRunner(
+            "ai",
+            _config_model("ai"),
+            run_ai,
+            cancellable_timeout=True,
+            side_effects=True,
+            reports_progress=True,
+        ),
     )
 }
 

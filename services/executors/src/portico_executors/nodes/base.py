@@ -93,3 +93,6 @@ class NodeRunner:
     # Whether running it twice does harm (a second POST): a redelivered node.ready of such a
     # type first asks the orchestrator whether its attempt still awaits a result.
     side_effects: bool = False
+    # Whether it sends partial output (ctx.progress): only such runs get a live sink; the
+    # rest keep the no-op one and cost nothing for it.
+    reports_progress: bool = False
