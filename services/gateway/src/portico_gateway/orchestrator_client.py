@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from portico_contracts.messages import StartExecution
 from portico_contracts.queries import (
@@ -26,7 +26,6 @@ from portico_contracts.queries import (
     ListExecutions,
     ListSchedules,
     RetryExecutionRequest,
-    RpcReply,
     SchedulesPage,
 )
 from portico_contracts.topology import (
@@ -42,7 +41,7 @@ from portico_gateway.errors import (
     OrchestratorUnavailableError,
     PorticoError,
 )
-from portico_gateway.peer_rpc import problems
+from portico_gateway.peer_rpc import Peer, ask, parsed, reply_result
 from portico_gateway.rpc import (
     BrokerUnreachableError,
     ReplyTimeoutError,
@@ -61,24 +60,18 @@ class OrchestratorError(PorticoError):
     code, status = "orchestrator_error", 502
 
 
-_REPLY_ERRORS: dict[str, type[PorticoError]] = {
-    "not_found": NotFoundError,
-    "invalid_request": InvalidRequestError,
-    "conflict": ConflictError,
-    "unavailable": OrchestratorUnavailableError,
-}
-
-
-def _reply_result(raw: bytes) -> dict[str, object]:
-    try:
-        reply = RpcReply.model_validate_json(raw)
-    except ValidationError as exc:
-        logger.error("unreadable orchestrator reply: %s", exc)
-        raise OrchestratorError("the orchestrator sent a reply this gateway cannot read") from exc
-    if reply.error is not None:
-        error_type = _REPLY_ERRORS.get(reply.error.code, OrchestratorError)
-        raise error_type(reply.error.message)
-    return reply.result or {}
+ORCHESTRATOR = Peer(
+    name="the orchestrator",
+    queue=ORCHESTRATOR_RPC_QUEUE_NAME,
+    unavailable=OrchestratorUnavailableError,
+    failed=OrchestratorError,
+    errors={
+        "not_found": NotFoundError,
+        "invalid_request": InvalidRequestError,
+        "conflict": ConflictError,
+        "unavailable": OrchestratorUnavailableError,
+    },
+)
 
 
 class IssuedGrant(BaseModel):
@@ -116,37 +109,12 @@ class OrchestratorClient:
             return False
         except (BrokerUnreachableError, UnroutableError) as exc:
             raise BrokerUnavailableError(f"could not queue the execution: {exc}") from exc
-        _reply_result(raw)
+        reply_result(ORCHESTRATOR, raw)
         return True
 
-    async def _query(self, query: BaseModel) -> dict[str, object]:
-        try:
-            raw = await self._rpc.call(
-                query.model_dump_json().encode(),
-                routing_key=ORCHESTRATOR_RPC_QUEUE_NAME,
-                wait_s=self._timeout,
-            )
-        except ReplyTimeoutError as exc:
-            raise OrchestratorUnavailableError(
-                f"the orchestrator is not answering (no reply within {self._timeout:g}s); "
-                "try again shortly"
-            ) from exc
-        except UnroutableError as exc:
-            raise OrchestratorUnavailableError(
-                "the orchestrator is not running (nothing listens on its RPC queue)"
-            ) from exc
-        except BrokerUnreachableError as exc:
-            raise BrokerUnavailableError(f"cannot reach RabbitMQ: {exc}") from exc
-        return _reply_result(raw)
-
     async def _parsed(self, query: BaseModel, model: type[M]) -> M:
-        result = await self._query(query)
-        try:
-            return model.model_validate(result)
-        except ValidationError as exc:
-            # By problems only: a reply may carry a grant, which has no place in a log.
-            logger.error("orchestrator reply does not match %s: %s", model.__name__, problems(exc))
-            raise OrchestratorError("the orchestrator sent a reply of the wrong shape") from None
+        # Replies are logged by their problems only: one may carry a grant.
+        return parsed(ORCHESTRATOR, await ask(self._rpc, ORCHESTRATOR, query, self._timeout), model)
 
     async def get_execution(self, tenant_id: str, execution_id: str) -> ExecutionDetail:
         query = GetExecution(tenant_id=tenant_id, execution_id=execution_id)

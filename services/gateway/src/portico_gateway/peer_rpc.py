@@ -1,5 +1,5 @@
-"""Asking another service over RPC and reading its `RpcReply`: what the credentials and AI
-clients share (the orchestrator client predates it and keeps its own, equivalent mapping).
+"""Asking another service over RPC and reading its `RpcReply`: what the orchestrator,
+credentials and AI clients share.
 
 Requests may carry secrets (a credential's data on its way in): nothing here logs a request,
 and a reply that does not parse is logged by its problems only, never by its content.
