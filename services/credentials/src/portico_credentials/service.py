@@ -227,6 +227,16 @@ class CredentialService:
             raise _not_found(request.credential_id)
         return True
 
+    def _opened(self, stored: StoredCredential) -> dict[str, Any] | None:
+        """The row's plaintext data, or None (logged) when it does not open with the ring."""
+        try:
+            return crypto.open_data(
+                self.ring.key(stored.sealed.kid), stored.sealed, stored.tenant_id, stored.id
+            )
+        except (crypto.SealBrokenError, UnknownKeyError) as exc:
+            logger.error("credential %s cannot be opened: %s", stored.id, exc)
+            return None
+
     async def check_secret(self, request: CheckSecret) -> bool:
         if not _CREDENTIAL_ID.match(request.credential_id):
             raise _not_found(request.credential_id)
@@ -237,13 +247,9 @@ class CredentialService:
         if stored.type != "hmac_secret":
             reason = f"credential {stored.id} is {stored.type}; a signed webhook needs hmac_secret"
             raise RequestError("invalid_request", reason)
-        try:
-            data = crypto.open_data(
-                self.ring.key(stored.sealed.kid), stored.sealed, stored.tenant_id, stored.id
-            )
-        except (crypto.SealBrokenError, UnknownKeyError) as exc:
-            logger.error("credential %s cannot be opened: %s", stored.id, exc)
-            raise RequestError("internal", "the credential cannot be opened") from None
+        data = self._opened(stored)
+        if data is None:
+            raise _cannot_open()
         secret = HmacSecret.model_validate(data)
         return secret_matches(secret, request.mode, request.payload, request.candidates)
 
@@ -272,17 +278,17 @@ class CredentialService:
             reason = "no such credential for this tenant"
             await repository.audit(conn, _record(request, "denied", reason, grant))
             return _not_found(request.credential_id)
-        try:
-            data = crypto.open_data(
-                self.ring.key(stored.sealed.kid), stored.sealed, stored.tenant_id, stored.id
-            )
-        except (crypto.SealBrokenError, UnknownKeyError) as exc:
-            logger.error("credential %s cannot be opened: %s", stored.id, exc)
+        data = self._opened(stored)
+        if data is None:
             reason = f"the stored credential cannot be opened (key '{stored.sealed.kid}')"
             await repository.audit(conn, _record(request, "denied", reason, grant))
-            return RequestError("internal", "the credential cannot be opened; see the service log")
+            return _cannot_open()
         await repository.audit(conn, _record(request, "granted", "grant verified", grant))
         return ResolvedCredential(id=stored.id, type=stored.type, data=data)
+
+
+def _cannot_open() -> RequestError:
+    return RequestError("internal", "the credential cannot be opened; see the service log")
 
 
 def _record(
