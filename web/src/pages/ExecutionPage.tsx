@@ -1,0 +1,3 @@
+export function ExecutionPage() {
+  return <div>TODO</div>;
+}

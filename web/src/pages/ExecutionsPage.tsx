@@ -1,0 +1,3 @@
+export function ExecutionsPage() {
+  return <div>TODO</div>;
+}

@@ -1,0 +1,3 @@
+export function LoginPage({ mode }: { mode: "login" | "signup" }) {
+  return <div>{mode}</div>;
+}
