@@ -6,6 +6,8 @@ PORTICO_ variable is one some service's settings actually read."""
 from __future__ import annotations
 
 import importlib
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,69 @@ def test_dockerfile_installs_the_locked_workspace() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "uv sync --frozen" in dockerfile
     assert (ROOT / "uv.lock").exists()
+
+
+@dataclass
+class Stage:
+    image: str
+    name: str | None
+    instructions: list[tuple[str, str]]  # (INSTRUCTION, its arguments)
+
+    def arguments(self, instruction: str) -> list[str]:
+        return [args for name, args in self.instructions if name == instruction]
+
+
+def _dockerfile_stages() -> list[Stage]:
+    """The Dockerfile's build stages, each with its instructions (continuations joined)."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    stages: list[Stage] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, arguments = line.partition(" ")
+        instruction = instruction.upper()
+        if instruction == "FROM":
+            image, _, name = arguments.partition(" AS ")
+            stages.append(Stage(image.strip(), name.strip() or None, []))
+        else:
+            stages[-1].instructions.append((instruction, arguments.strip()))
+    return stages
+
+
+def test_the_image_builds_and_serves_the_editor() -> None:
+    stages = _dockerfile_stages()
+    node = [stage for stage in stages if stage.image.startswith("node:20")]
+    assert len(node) == 1, "one Node 20 stage builds the editor"
+    editor = node[0]
+    assert editor.name is not None
+    runs = editor.arguments("RUN")
+    assert any(run.startswith("npm ci") for run in runs)
+    assert "npm run build" in runs
+    assert runs.index("npm run build") > next(i for i, r in enumerate(runs) if "npm ci" in r)
+    copied = " ".join(editor.arguments("COPY"))
+    assert "web/package-lock.json" in copied
+    assert "web/" in copied.split()  # the sources, with the committed openapi.json
+    assert (ROOT / "web" / "openapi.json").is_file()
+
+    final = stages[-1]
+    assert final is not editor
+    from_editor = [c for c in final.arguments("COPY") if c.startswith(f"--from={editor.name} ")]
+    assert len(from_editor) == 1
+    source, destination = from_editor[0].split()[1:]
+    assert source.endswith("/dist")
+    environment = " ".join(final.arguments("ENV"))
+    assert f"PORTICO_WEB_DIR={destination}" in environment.split()
+    assert "PORTICO_WEB_DIR" in KNOWN_SETTINGS
+
+
+def test_docker_context_leaves_out_builds_and_local_state() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"web/node_modules", "web/dist", ".venv", ".git"} <= ignored
 
 
 # --- deploy/k8s ---------------------------------------------------------------------------------

@@ -59,6 +59,15 @@ def _use_dev_keys_if_unset(settings: LauncherSettings) -> None:
         )
 
 
+def _use_editor_build_if_unset(settings: LauncherSettings) -> None:
+    from portico.editor import editor_environment, repository_candidates
+
+    added, note = editor_environment(settings.web_dir, repository_candidates())
+    os.environ.update(added)  # the gateway is our child: it inherits it
+    if note is not None:
+        print(f"portico: {note}")
+
+
 def _preflight_or_exit(settings: LauncherSettings) -> None:
     try:
         asyncio.run(check_infrastructure(settings))
@@ -101,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_migrate:
         _migrate(settings)
     _use_dev_keys_if_unset(settings)
+    _use_editor_build_if_unset(settings)
     from portico.supervisor import run_all
 
     sys.exit(asyncio.run(run_all(settings, [n for n in SERVICES if _is_built(n)])))

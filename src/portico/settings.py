@@ -20,3 +20,5 @@ class LauncherSettings(BaseSettings):
     restart_delay_max_s: float = 30.0
     # Where `portico up` keeps what it generated for a developer machine (see dev_keys.py).
     state_dir: Path = Path(".portico")
+    # The built editor the gateway serves; unset, `portico up` looks for web/dist (editor.py).
+    web_dir: Path | None = None

@@ -130,3 +130,24 @@ async def test_bearer_key_can_run(alice: User, gateway_url: str) -> None:
         assert response.status_code == 202
         detail = await robot.get(f"/api/executions/{response.json()['execution_id']}")
         assert detail.status_code == 200
+
+
+async def test_workflow_list_shows_each_workflows_latest_execution(alice: User, bob: User) -> None:
+    ran_twice = await create(alice, trigger_only_graph("Ran twice"))
+    never_ran = await create(alice, trigger_only_graph("Never ran"))
+    await finished(alice, await run(alice, ran_twice))
+    latest = await finished(alice, await run(alice, ran_twice))
+
+    listing = await alice.client.get("/api/workflows")
+    assert listing.status_code == 200, listing.text
+    items = {item["id"]: item for item in listing.json()["items"]}
+    assert items[never_ran]["last_execution"] is None
+    assert items[ran_twice]["last_execution"] == {
+        "id": latest["id"],
+        "status": "succeeded",
+        "created_at": latest["created_at"],
+        "started_at": latest["started_at"],
+        "finished_at": latest["finished_at"],
+    }
+    # Another tenant's list knows nothing of them.
+    assert (await bob.client.get("/api/workflows")).json()["items"] == []

@@ -235,3 +235,40 @@ async def test_unstorable_values_are_refused_naming_the_spot(alice: User) -> Non
         )
         assert run.status_code == 422, run.text
         assert run.json()["error"]["details"][0]["field"] == "body.payload"
+
+
+async def test_list_searches_names_ignoring_case_and_wildcards(alice: User, bob: User) -> None:
+    names = ["Invoice sync", "Nightly INVOICES", "100% done", "snake_case", "snakeXcase"]
+    for name in names:
+        await _create(alice, graph(name))
+    await _create(bob, graph("Invoice of bob"))
+
+    async def names_for(q: str) -> tuple[set[str], int]:
+        response = await alice.client.get("/api/workflows", params={"q": q})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return {item["name"] for item in body["items"]}, body["total"]
+
+    assert await names_for("invoice") == ({"Invoice sync", "Nightly INVOICES"}, 2)
+    assert await names_for("%") == ({"100% done"}, 1)  # a literal %, not "anything"
+    assert await names_for("e_c") == ({"snake_case"}, 1)  # a literal _, not "any one"
+    assert await names_for("nothing like it") == (set(), 0)
+    assert await names_for("") == (set(names), len(names))  # empty: no filter
+    page = await alice.client.get("/api/workflows", params={"q": "invoice", "limit": 1})
+    assert (len(page.json()["items"]), page.json()["total"]) == (1, 2)
+
+    too_long = await alice.client.get("/api/workflows", params={"q": "x" * 201})
+    assert too_long.status_code == 422
+    nul = await alice.client.get("/api/workflows", params={"q": "a\x00b"})
+    assert nul.status_code == 422, nul.text
+
+
+async def test_list_items_carry_a_last_execution_even_when_never_run(alice: User) -> None:
+    created = await _create(alice)
+    listing = (await alice.client.get("/api/workflows")).json()
+    assert listing["items"][0]["id"] == created["id"]
+    assert listing["items"][0]["last_execution"] is None
+    # Only the list carries it: the detail is the workflow itself.
+    assert (
+        "last_execution" not in (await alice.client.get(f"/api/workflows/{created['id']}")).json()
+    )

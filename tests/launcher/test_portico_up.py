@@ -15,12 +15,14 @@ import httpx
 import pytest
 
 from bench.infra import Infra, free_port
+from portico.editor import BUILD_HINT, SOURCE_CHECKOUT, find_editor_build
 
 
 def _portico(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    inherited = {k: v for k, v in os.environ.items() if k != "PORTICO_WEB_DIR"}
     return subprocess.Popen(
         [sys.executable, "-m", "portico.cli", *args],
-        env={**os.environ, **env},
+        env={**inherited, **env},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -75,6 +77,7 @@ def test_up_runs_every_service_and_restarts_a_dead_one(
     for label in ("orchestrator |", "executors    |", "credentials  |"):
         _wait_for(lambda label=label: label in log.read_text(), 30, f"no {label} in the log")
     assert "migrations applied: gateway, orchestrator, credentials" in log.read_text()
+    _assert_editor_served_if_built(url, log)
 
     first = _child(process.pid, "orchestrator")
     assert first is not None
@@ -85,6 +88,19 @@ def test_up_runs_every_service_and_restarts_a_dead_one(
         f"orchestrator not restarted: {log.read_text()}",
     )
     assert "orchestrator | exited with code -9; restarting" in log.read_text()
+
+
+def _assert_editor_served_if_built(url: str, log: Path) -> None:
+    """With this checkout's web/dist built, the editor's pages are served; without, the log
+    says how to build it and the API is served all the same."""
+    page = httpx.get(f"{url}/workflows/some-id", headers={"Accept": "text/html"}, timeout=5)
+    if find_editor_build([SOURCE_CHECKOUT]) is not None:
+        assert "serving the editor built in" in log.read_text()
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+    else:
+        assert BUILD_HINT in log.read_text()
+        assert page.status_code == 404
 
 
 def test_up_names_what_to_start_when_rabbitmq_is_down(infra: Infra, tmp_path: Path) -> None:

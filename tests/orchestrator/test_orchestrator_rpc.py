@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from portico_contracts.messages import CancelExecution
+from portico_contracts.queries import LatestExecutions
 from portico_contracts.topology import COMMANDS_EXCHANGE, EXECUTION_CANCEL
+from portico_orchestrator.views import latest_executions_statement
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, replay, runs_by_node
 
 TWO_STEPS = make_graph([TRIGGER, {"id": "a"}, {"id": "b"}], [("t", "a"), ("t", "b")])
@@ -99,6 +106,60 @@ async def test_list_executions_pages_newest_first_with_filters(bus: Bus) -> None
     running = await bus.rpc({"op": "list_executions", "tenant_id": tenant, "status": "running"})
     assert running.result is not None
     assert [i["id"] for i in running.result["items"]] == [started[4]]
+
+
+async def test_latest_executions_gives_each_workflows_newest_run(bus: Bus) -> None:
+    tenant, stranger = new_id("tenant"), new_id("tenant")
+    only_trigger = make_graph([TRIGGER], [])
+    newest: dict[str, str] = {}
+    for workflow in ("wf-a", "wf-b", "wf-a", "wf-b", "wf-a"):
+        command, _ = await bus.start(only_trigger, tenant, workflow_id=workflow)
+        newest[workflow] = command.execution_id
+    running, _ = await bus.start(TWO_STEPS, tenant, workflow_id="wf-c")
+    await bus.start(only_trigger, stranger, workflow_id="wf-a")  # another tenant's: not seen
+
+    wanted = ["wf-a", "wf-b", "wf-c", "wf-never-run", "wf-a"]
+    reply = await bus.rpc({"op": "latest_executions", "tenant_id": tenant, "workflow_ids": wanted})
+    assert reply.error is None, reply
+    assert reply.result is not None
+    found = {item["workflow_id"]: item for item in reply.result["items"]}
+    assert set(found) == {"wf-a", "wf-b", "wf-c"}
+    assert found["wf-a"]["id"] == newest["wf-a"]
+    assert found["wf-b"]["id"] == newest["wf-b"]
+    assert found["wf-a"]["status"] == "succeeded"
+    assert found["wf-a"]["finished_at"] is not None
+    assert (found["wf-c"]["id"], found["wf-c"]["status"]) == (running.execution_id, "running")
+    assert found["wf-c"]["finished_at"] is None
+    assert set(found["wf-a"]) == {
+        "workflow_id", "id", "status", "created_at", "started_at", "finished_at"
+    }  # fmt: skip
+
+    none = await bus.rpc({"op": "latest_executions", "tenant_id": tenant, "workflow_ids": []})
+    assert none.result == {"items": []}
+    too_many = {"op": "latest_executions", "tenant_id": tenant, "workflow_ids": ["w"] * 501}
+    refused = await bus.rpc(too_many)
+    assert refused.error is not None
+    assert refused.error.code == "invalid_request"
+
+
+async def test_latest_executions_reads_one_index_probe_per_workflow(infra: Any) -> None:
+    """One statement, walking `ix_executions_tenant_workflow` backwards: never a sort of
+    every execution of the tenant, however many there are."""
+    query = LatestExecutions(tenant_id="t", workflow_ids=["wf-a", "wf-b"])
+    sql = str(
+        latest_executions_statement(query).compile(
+            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        )
+    )
+    engine = create_async_engine(infra.database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(row[0] for row in await conn.execute(sa.text(f"EXPLAIN {sql}")))
+    finally:
+        await engine.dispose()
+    assert "Index Scan Backward using ix_executions_tenant_workflow" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 async def test_invalid_requests_get_an_error_reply(bus: Bus) -> None:

@@ -367,7 +367,8 @@ export interface paths {
         };
         /**
          * List Workflows
-         * @description Workflows of the caller, most recently saved first, with their latest version number.
+         * @description Workflows of the caller, most recently saved first, with their latest version number
+         *     and their most recent execution (`total` counts every match of `q`).
          */
         get: operations["list_workflows_api_workflows_get"];
         put?: never;
@@ -1014,6 +1015,28 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * LastExecution
+         * @description The most recent execution of a workflow, as the workflow list shows it.
+         */
+        LastExecution: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /** Started At */
+            started_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Email */
@@ -1349,6 +1372,8 @@ export interface components {
             description?: string | null;
             /** Id */
             id: string;
+            /** @description Its most recent execution; null when it never ran, or when the orchestrator did not answer in time (the list is still served). */
+            last_execution: components["schemas"]["LastExecution"] | null;
             /** Latest Version */
             latest_version: number;
             /** Name */
@@ -2067,6 +2092,8 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number;
+                /** @description Only workflows whose name contains this, ignoring case. */
+                q?: string | null;
             };
             header?: never;
             path?: never;

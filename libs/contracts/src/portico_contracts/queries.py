@@ -97,6 +97,20 @@ class ListSchedules(_Query):
     limit: int = Field(default=200, ge=1, le=1000)
 
 
+# As many as one page of `GET /api/workflows` holds.
+MAX_LATEST_EXECUTIONS_WORKFLOWS = 500
+
+
+class LatestExecutions(_Query):
+    """The most recent execution (by creation) of each listed workflow of this tenant, for the
+    editor's workflow list (answer: `LatestExecutionsPage`; a workflow never run is absent)."""
+
+    op: Literal["latest_executions"] = "latest_executions"
+    workflow_ids: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        max_length=MAX_LATEST_EXECUTIONS_WORKFLOWS
+    )
+
+
 OrchestratorQuery = Annotated[
     GetExecution
     | ListExecutions
@@ -106,7 +120,8 @@ OrchestratorQuery = Annotated[
     | AttemptStatus
     | ListDeadLetters
     | IssueGrant
-    | ListSchedules,
+    | ListSchedules
+    | LatestExecutions,
     Field(discriminator="op"),
 ]
 
@@ -154,6 +169,19 @@ class ExecutionSummary(BaseModel):
     # Summed over its AI node runs (every attempt that reported usage): what the run cost.
     usage: TokenUsage = Field(default_factory=TokenUsage)
     cost_usd: float = 0.0
+
+
+class LatestExecutionView(BaseModel):
+    workflow_id: str
+    id: str
+    status: ExecutionStatus
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class LatestExecutionsPage(BaseModel):
+    items: list[LatestExecutionView]
 
 
 class ExecutionDetail(ExecutionSummary):

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit, urlunsplit
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from portico_gateway.ai_client import AiClient
@@ -28,6 +27,7 @@ from portico_gateway.config import Settings, load_settings
 from portico_gateway.credentials_client import CredentialsClient
 from portico_gateway.db_failures import watch_engine
 from portico_gateway.dependencies import GatewayState
+from portico_gateway.editor_files import EditorFiles
 from portico_gateway.endpoints import ROUTERS
 from portico_gateway.errors import LastResortMiddleware, install_error_handlers
 from portico_gateway.hub import StatusHub
@@ -161,8 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so outermost: refused bodies and CORS preflights are counted too.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.web_dir is not None:
-        # Last, so every API route wins over a file of the same name.
-        app.mount("/", StaticFiles(directory=settings.web_dir, html=True), name="web")
+        # Last, so every API route wins over a file of the same name (see editor_files.py).
+        app.mount("/", EditorFiles(settings.web_dir), name="web")
     else:
         # No editor build to serve: a browser opening Portico lands on the live API docs.
         app.add_api_route("/", _to_api_docs, include_in_schema=False)

@@ -22,6 +22,9 @@ from portico_contracts.queries import (
     ExecutionSummary,
     GetExecution,
     IssueGrant,
+    LatestExecutions,
+    LatestExecutionsPage,
+    LatestExecutionView,
     ListDeadLetters,
     ListExecutions,
     ListSchedules,
@@ -50,6 +53,10 @@ from portico_gateway.rpc import (
 )
 
 logger = logging.getLogger("portico.gateway.orchestrator")
+
+# The workflow list waits at most this long for its last executions: they decorate a page the
+# editor opens first, which is served without them rather than held up by a slow orchestrator.
+LATEST_EXECUTIONS_WAIT_S = 2.0
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -112,9 +119,10 @@ class OrchestratorClient:
         reply_result(ORCHESTRATOR, raw)
         return True
 
-    async def _parsed(self, query: BaseModel, model: type[M]) -> M:
+    async def _parsed(self, query: BaseModel, model: type[M], wait_s: float | None = None) -> M:
         # Replies are logged by their problems only: one may carry a grant.
-        return parsed(ORCHESTRATOR, await ask(self._rpc, ORCHESTRATOR, query, self._timeout), model)
+        reply = await ask(self._rpc, ORCHESTRATOR, query, wait_s or self._timeout)
+        return parsed(ORCHESTRATOR, reply, model)
 
     async def get_execution(self, tenant_id: str, execution_id: str) -> ExecutionDetail:
         query = GetExecution(tenant_id=tenant_id, execution_id=execution_id)
@@ -122,6 +130,14 @@ class OrchestratorClient:
 
     async def list_executions(self, query: ListExecutions) -> ExecutionPage:
         return await self._parsed(query, ExecutionPage)
+
+    async def latest_executions(
+        self, tenant_id: str, workflow_ids: list[str]
+    ) -> list[LatestExecutionView]:
+        """The newest execution of each of these workflows (those never run are absent)."""
+        query = LatestExecutions(tenant_id=tenant_id, workflow_ids=workflow_ids)
+        wait_s = min(self._timeout, LATEST_EXECUTIONS_WAIT_S)
+        return (await self._parsed(query, LatestExecutionsPage, wait_s)).items
 
     async def events_since(
         self, tenant_id: str, execution_id: str, after_seq: int, limit: int = 1000

@@ -164,9 +164,14 @@ async def get_workflow(
 
 
 async def list_workflows(
-    db: AsyncSession, tenant_id: str, limit: int, offset: int
+    db: AsyncSession, tenant_id: str, limit: int, offset: int, name_contains: str | None = None
 ) -> tuple[list[Workflow], int]:
-    live = (Workflow.tenant_id == tenant_id, Workflow.deleted_at.is_(None))
+    """A page of the tenant's live workflows and how many there are in all; `name_contains`
+    keeps those whose name holds it, ignoring case (autoescape: a `%` or `_` in it is matched
+    literally, never as a LIKE wildcard)."""
+    live = [Workflow.tenant_id == tenant_id, Workflow.deleted_at.is_(None)]
+    if name_contains:
+        live.append(Workflow.name.icontains(name_contains, autoescape=True))
     total = await db.scalar(select(func.count()).select_from(Workflow).where(*live))
     statement = (
         select(Workflow)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from portico_contracts.ai import AiProvider
 from portico_contracts.credentials import CREDENTIAL_ID_PATTERN, CredentialType
 from portico_contracts.graph import NODE_ID_PATTERN
+from portico_contracts.messages import ExecutionStatus
 from portico_contracts.nodes import NODE_TYPES
 from portico_gateway.json_safety import (
     check_storable,
@@ -101,7 +102,13 @@ class ApiKeyCreated(ApiKeyView):
     secret: str = Field(description="The whole key. Shown only in this response; store it now.")
 
 
-class WorkflowSummary(BaseModel):
+# `GET /api/workflows?q=`: a name fragment, not a document.
+MAX_WORKFLOW_QUERY = 200
+
+
+class WorkflowFields(BaseModel):
+    """What a workflow row says about itself, in the list and in its detail alike."""
+
     id: str
     name: str
     description: str | None = None
@@ -112,12 +119,31 @@ class WorkflowSummary(BaseModel):
     updated_at: datetime
 
 
+class LastExecution(BaseModel):
+    """The most recent execution of a workflow, as the workflow list shows it."""
+
+    id: str
+    status: ExecutionStatus
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class WorkflowSummary(WorkflowFields):
+    last_execution: LastExecution | None = Field(
+        description=(
+            "Its most recent execution; null when it never ran, or when the orchestrator did "
+            "not answer in time (the list is still served)."
+        )
+    )
+
+
 class WorkflowList(BaseModel):
     items: list[WorkflowSummary]
     total: int
 
 
-class WorkflowDetail(WorkflowSummary):
+class WorkflowDetail(WorkflowFields):
     version: int = Field(description="The version whose graph this is (the latest).")
     graph: dict[str, Any]
 

@@ -39,8 +39,7 @@ from portico_gateway.schemas import (
     VersionSummary,
     WorkflowDetail,
     WorkflowExport,
-    WorkflowList,
-    WorkflowSummary,
+    WorkflowFields,
 )
 from portico_gateway.service import Principal, is_uuid, utcnow
 from portico_gateway.workflow_credentials import CredentialLookup, credential_problems
@@ -101,8 +100,8 @@ def _stored(graph: WorkflowGraph) -> dict[str, Any]:
     return graph.model_dump(mode="json")
 
 
-def _summary(workflow: Workflow) -> WorkflowSummary:
-    return WorkflowSummary(
+def workflow_fields(workflow: Workflow) -> WorkflowFields:
+    return WorkflowFields(
         id=workflow.id,
         name=workflow.name,
         description=workflow.description,
@@ -115,7 +114,7 @@ def _summary(workflow: Workflow) -> WorkflowSummary:
 
 def _detail(workflow: Workflow, version: WorkflowVersion) -> WorkflowDetail:
     return WorkflowDetail(
-        **_summary(workflow).model_dump(), version=version.version, graph=version.graph
+        **workflow_fields(workflow).model_dump(), version=version.version, graph=version.graph
     )
 
 
@@ -193,10 +192,11 @@ async def get_workflow(db: AsyncSession, principal: Principal, workflow_id: str)
 
 
 async def list_workflows(
-    db: AsyncSession, principal: Principal, limit: int, offset: int
-) -> WorkflowList:
-    rows, total = await repo.list_workflows(db, principal.tenant_id, limit, offset)
-    return WorkflowList(items=[_summary(row) for row in rows], total=total)
+    db: AsyncSession, principal: Principal, limit: int, offset: int, name_contains: str | None
+) -> tuple[list[WorkflowFields], int]:
+    """A page of the caller's workflows, and how many match in all."""
+    rows, total = await repo.list_workflows(db, principal.tenant_id, limit, offset, name_contains)
+    return [workflow_fields(row) for row in rows], total
 
 
 async def delete_workflow(db: AsyncSession, principal: Principal, workflow_id: str) -> None:

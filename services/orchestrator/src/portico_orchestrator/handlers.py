@@ -25,6 +25,7 @@ from portico_contracts.queries import (
     EventsSince,
     GetExecution,
     IssueGrant,
+    LatestExecutions,
     ListDeadLetters,
     ListExecutions,
     ListSchedules,
@@ -239,6 +240,9 @@ async def answer(deps: Deps, request: OrchestratorQuery) -> RpcReply:
             return RpcReply(result=page.model_dump(mode="json"))
         if isinstance(request, AttemptStatus):
             return RpcReply(result={"awaiting": await views.attempt_awaiting(conn, request)})
+        if isinstance(request, LatestExecutions):
+            latest = await views.latest_executions(conn, request)
+            return RpcReply(result=latest.model_dump(mode="json"))
         if isinstance(request, ListDeadLetters):
             letters = await views.list_dead_letters(conn, request)
             return RpcReply(result=letters.model_dump(mode="json"))

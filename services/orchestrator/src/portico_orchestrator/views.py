@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from portico_contracts.ai import TokenUsage
@@ -26,6 +27,9 @@ from portico_contracts.queries import (
     ExecutionPage,
     ExecutionSummary,
     GetExecution,
+    LatestExecutions,
+    LatestExecutionsPage,
+    LatestExecutionView,
     ListDeadLetters,
     ListExecutions,
     NodeRunView,
@@ -150,6 +154,40 @@ async def list_executions(conn: AsyncConnection, query: ListExecutions) -> Execu
         last = items[-1]
         next_cursor = encode_cursor(last.created_at, last.id)
     return ExecutionPage(items=items, next_cursor=next_cursor)
+
+
+def latest_executions_statement(query: LatestExecutions) -> sa.Select[Any]:
+    """The newest execution of each workflow in one statement: for every id, a LATERAL
+    subquery reads one row backwards off `ix_executions_tenant_workflow` (tenant, workflow,
+    created_at, id), so the cost is one short index probe per workflow however many
+    executions each has."""
+    wanted = (
+        sa.func.unnest(sa.literal(sorted(set(query.workflow_ids)), ARRAY(sa.Text)))
+        .table_valued("workflow_id")
+        .render_derived(name="wanted")
+    )
+    newest = (
+        sa.select(
+            executions.c.id,
+            executions.c.status,
+            executions.c.created_at,
+            executions.c.started_at,
+            executions.c.finished_at,
+        )
+        .where(
+            executions.c.tenant_id == query.tenant_id,
+            executions.c.workflow_id == wanted.c.workflow_id,
+        )
+        .order_by(executions.c.created_at.desc(), executions.c.id.desc())
+        .limit(1)
+        .lateral("newest")
+    )
+    return sa.select(wanted.c.workflow_id, *newest.c).select_from(wanted.join(newest, sa.true()))
+
+
+async def latest_executions(conn: AsyncConnection, query: LatestExecutions) -> LatestExecutionsPage:
+    rows = (await conn.execute(latest_executions_statement(query))).mappings().all()
+    return LatestExecutionsPage(items=[LatestExecutionView.model_validate(dict(r)) for r in rows])
 
 
 async def events_since(conn: AsyncConnection, query: EventsSince) -> EventsPage | None:

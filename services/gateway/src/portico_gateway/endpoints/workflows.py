@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
+from portico_contracts.queries import MAX_LATEST_EXECUTIONS_WORKFLOWS
 from portico_gateway import activation, runs, webhook_tests
 from portico_gateway import workflow_service as workflows
 from portico_gateway.broker import publish_activation
@@ -17,9 +18,11 @@ from portico_gateway.dependencies import (
     State,
 )
 from portico_gateway.errors import InvalidRequestError
+from portico_gateway.json_safety import has_unstorable_characters
 from portico_gateway.rate_limits import Rule
 from portico_gateway.schemas import (
     MAX_VERSION,
+    MAX_WORKFLOW_QUERY,
     RunAccepted,
     RunRequest,
     VersionDetail,
@@ -29,6 +32,7 @@ from portico_gateway.schemas import (
     WorkflowExport,
     WorkflowList,
 )
+from portico_gateway.workflow_list import with_last_executions
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
 
@@ -65,11 +69,24 @@ async def create_workflow(
 async def list_workflows(
     db: DB,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=MAX_LATEST_EXECUTIONS_WORKFLOWS)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_WORKFLOW_QUERY,
+            description="Only workflows whose name contains this, ignoring case.",
+        ),
+    ] = None,
 ) -> WorkflowList:
-    """Workflows of the caller, most recently saved first, with their latest version number."""
-    return await workflows.list_workflows(db, principal, limit, offset)
+    """Workflows of the caller, most recently saved first, with their latest version number
+    and their most recent execution (`total` counts every match of `q`)."""
+    if q is not None and has_unstorable_characters(q):
+        raise InvalidRequestError("q must not contain a NUL character or a lone surrogate")
+    rows, total = await workflows.list_workflows(db, principal, limit, offset, q or None)
+    await db.commit()  # release the connection while the orchestrator answers
+    return await with_last_executions(state.orchestrator, principal.tenant_id, rows, total)
 
 
 @router.post("/import", status_code=201)
