@@ -133,7 +133,12 @@ async def test_foreign_workflow_is_not_found(alice: User, bob: User) -> None:
         ):
             await send(ws, {"type": "subscribe", "workflow_id": target})
             frame = await receive(ws)
-            assert frame == {"type": "error", "code": "not_found", "message": frame["message"]}
+            assert frame == {
+                "type": "error",
+                "code": "not_found",
+                "message": frame["message"],
+                "workflow_id": target,  # names the subscription it refused
+            }
 
 
 # --- with the real orchestrator ------------------------------------------------------------------
@@ -217,7 +222,12 @@ async def test_foreign_execution_is_not_found(alice: User, bob: User) -> None:
         ):
             await send(ws, frame)
             error = await receive(ws)
-            assert error == {"type": "error", "code": "not_found", "message": error["message"]}
+            assert error == {
+                "type": "error",
+                "code": "not_found",
+                "message": error["message"],
+                "execution_id": execution_id,
+            }
 
 
 def waiting_graph(name: str = "Waits") -> dict[str, Any]:

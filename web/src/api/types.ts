@@ -118,4 +118,13 @@ export type ServerFrame =
   | { type: "event"; event: StatusEvent }
   | { type: "progress"; progress: NodeProgress }
   | { type: "pong" }
-  | { type: "error"; code: string; message: string };
+  | ErrorFrame;
+
+/** An error; one that ended or refused a subscription names it. */
+export interface ErrorFrame {
+  type: "error";
+  code: string;
+  message: string;
+  execution_id?: string;
+  workflow_id?: string;
+}

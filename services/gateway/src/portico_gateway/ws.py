@@ -6,7 +6,8 @@ Client frames (JSON text):
   {"type": "unsubscribe", "execution_id" | "workflow_id": "…"}
   {"type": "ping"}
 Server frames: snapshot, event, progress, pong, error. A bad frame gets an error frame and
-the connection stays up.
+the connection stays up. An error that ends (or refuses) a subscription names it with
+`execution_id` or `workflow_id`.
 
   {"type": "event", "event": StatusEvent}   sequenced: per execution, seq 1, 2, … without gaps
   {"type": "progress", "progress": {"type": "node.progress", "execution_id", "workflow_id",
@@ -214,19 +215,19 @@ class WsConnection:
         kind, target = frame.key
         if frame.key not in self._subs and len(self._subs) >= MAX_SUBSCRIPTIONS:
             limit = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
-            self.send(error_frame("too_many_subscriptions", limit))
+            self.send(error_frame("too_many_subscriptions", limit, frame.key))
             return
         if kind == "workflow":
             try:
                 async with self.state.sessions() as db:
                     await workflows.require_workflow(db, self.principal, target)
             except PorticoError as exc:
-                self.send(error_frame(exc.code, exc.message))
+                self.send(error_frame(exc.code, exc.message, frame.key))
                 return
             except Exception as exc:
                 if not database_unreachable(exc):
                     raise
-                self.send(error_frame("database_unavailable", DATABASE_DOWN))
+                self.send(error_frame("database_unavailable", DATABASE_DOWN, frame.key))
                 return
         # Subscribing again replaces the old subscription (say, to resume with after_seq).
         self._cancel(frame.key)

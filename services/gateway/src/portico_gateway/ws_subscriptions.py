@@ -66,8 +66,15 @@ def progress_frame(progress: NodeProgress) -> dict[str, Any]:
     return {"type": "progress", "progress": progress.model_dump(mode="json")}
 
 
-def error_frame(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message}
+def error_frame(
+    code: str, message: str, target: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """An error; `target` (kind, id) names the subscription it ended, as `<kind>_id`."""
+    frame = {"type": "error", "code": code, "message": message}
+    if target is not None:
+        kind, target_id = target
+        frame[f"{kind}_id"] = target_id
+    return frame
 
 
 class Sequencer:
@@ -160,13 +167,13 @@ class _Subscription:
             self.live = True
             await self._pump()
         except PorticoError as exc:
-            self.conn.send(error_frame(exc.code, exc.message))
+            self.conn.send(error_frame(exc.code, exc.message, (self.kind, self.target_id)))
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("subscription to %s %s failed", self.kind, self.target_id)
             failed = f"subscription to {self.kind} {self.target_id} failed"
-            self.conn.send(error_frame("internal_error", failed))
+            self.conn.send(error_frame("internal_error", failed, (self.kind, self.target_id)))
         finally:
             self._unregister()
 
