@@ -140,6 +140,10 @@ async def test_suspended_node_is_dispatched_again_with_the_same_attempt(bus: Bus
     execution = await bus.finished(tenant, command.execution_id)
     run = runs_by_node(execution)["pause"]
     assert (run["status"], run["attempt"]) == ("succeeded", 1)
+    # The run is timed from when the wait began, not from when it resumed.
+    started_at = datetime.fromisoformat(run["started_at"])
+    assert started_at == first.dispatched_at
+    assert datetime.fromisoformat(run["finished_at"]) - started_at >= timedelta(milliseconds=300)
 
 
 async def test_a_cancelled_execution_discards_its_timer(bus: Bus, infra: Any) -> None:

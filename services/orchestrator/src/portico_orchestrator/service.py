@@ -23,7 +23,7 @@ from portico_contracts.queries import ExecutionSummary
 from portico_orchestrator import admission, readiness, repository
 from portico_orchestrator.db import Connection
 from portico_orchestrator.dead_letters import DeadLetter
-from portico_orchestrator.readiness import GraphIndex
+from portico_orchestrator.readiness import GraphIndex, NodeState
 from portico_orchestrator.step import Effects, ExecutionRow, Step, jsonb_safe
 from portico_orchestrator.transitions import Limits, ReusedRun, Transitions, failed_result
 from portico_orchestrator.usage import spent_by
@@ -150,6 +150,7 @@ class ExecutionService(Transitions):
         spent = spent_by(result)
         if spent is not None:
             await repository.add_spent(conn, row.id, spent)
+        result = _began_at_first_dispatch(result, state)
         step = self._step(row, entry.index, cached=entry.outputs, trace=trace)
         if result.status == "succeeded":
             await self._succeed(conn, step, result, size)
@@ -295,3 +296,15 @@ class ExecutionService(Transitions):
             row.update(step.node_updates.get(node.id, {}))
             rows.append(row)
         return rows
+
+
+def _began_at_first_dispatch(result: NodeResult, state: NodeState) -> NodeResult:
+    """An attempt sent again (a wait resumed, or one re-dispatched by the watchdog) began when
+    it was first dispatched, not when the executor picked up the last copy: the recorded
+    `started_at` says so, or a 4 s wait would show as the time since it resumed."""
+    if state.sent is None or state.dispatched is None:
+        return result
+    began = datetime.fromisoformat(state.dispatched)
+    if began >= result.started_at:
+        return result
+    return result.model_copy(update={"started_at": began})
