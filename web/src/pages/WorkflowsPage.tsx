@@ -158,8 +158,8 @@ function ListBody({
           <tr>
             <th>Name</th>
             <th className="workflow-active-column">Active</th>
-            <th>Last run</th>
-            <th>Updated</th>
+            <th className="workflow-last-run-column">Last run</th>
+            <th className="workflow-updated-column">Updated</th>
             <th>
               <span className="visually-hidden">Actions</span>
             </th>

@@ -1,0 +1,48 @@
+// The credential page's calls to the gateway. Secret `data` only ever travels outwards: no
+// answer contains it, and nothing here keeps or logs it.
+import { api, call } from "../api/client";
+import type { CredentialTypeView, CredentialView } from "../api/types";
+
+export type CredentialType = CredentialView["type"];
+
+export function listCredentials(): Promise<CredentialView[]> {
+  return call(api.GET("/api/credentials"));
+}
+
+let types: Promise<CredentialTypeView[]> | null = null;
+
+/** The credential catalogue, fixed while the gateway runs: fetched once per page load. */
+export function loadCredentialTypes(): Promise<CredentialTypeView[]> {
+  types ??= call(api.GET("/api/credential-types")).catch((error: unknown) => {
+    types = null; // let the next caller try again
+    throw error;
+  });
+  return types;
+}
+
+export function createCredential(
+  name: string,
+  type: CredentialType,
+  data: Record<string, unknown>,
+): Promise<CredentialView> {
+  return call(api.POST("/api/credentials", { body: { name, type, data } }));
+}
+
+/** Rename, replace the secret, or both: what is left undefined stays as it is. */
+export function updateCredential(
+  id: string,
+  change: { name?: string; data?: Record<string, unknown> },
+): Promise<CredentialView> {
+  return call(
+    api.PUT("/api/credentials/{credential_id}", {
+      params: { path: { credential_id: id } },
+      body: change,
+    }),
+  );
+}
+
+export async function deleteCredential(id: string): Promise<void> {
+  await call(
+    api.DELETE("/api/credentials/{credential_id}", { params: { path: { credential_id: id } } }),
+  );
+}
