@@ -66,9 +66,7 @@ def progress_frame(progress: NodeProgress) -> dict[str, Any]:
     return {"type": "progress", "progress": progress.model_dump(mode="json")}
 
 
-def error_frame(
-    code: str, message: str, target: tuple[str, str] | None = None
-) -> dict[str, Any]:
+def error_frame(code: str, message: str, target: tuple[str, str] | None = None) -> dict[str, Any]:
     """An error; `target` (kind, id) names the subscription it ended, as `<kind>_id`."""
     frame = {"type": "error", "code": code, "message": message}
     if target is not None:
