@@ -3,13 +3,13 @@ import { Link, useNavigate } from "react-router-dom";
 import type { ExecutionSummary } from "../api/types";
 import { StatusBadge } from "../components/StatusBadge";
 import { formatWhen } from "../format";
-import { useNow } from "../live/hooks";
+import { useNow } from "../hooks/useNow";
 import { formatCost, shortId } from "./ExecutionHeader";
 import { elapsedText } from "./time";
 
 export function ExecutionTable({ rows }: { rows: ExecutionSummary[] }) {
   const navigate = useNavigate();
-  const now = useNow(rows.some((row) => row.status === "running" || row.status === "queued"));
+  const now = useNow(1000, rows.some((row) => row.status === "running" || row.status === "queued"));
   return (
     <table className="list executions-table">
       <thead>

@@ -32,15 +32,3 @@ export function useExecution(executionId: string | null | undefined): LiveExecut
   const current = watched && watched.id === executionId ? watched.watch : null;
   return { run: current?.run ?? null, error: current?.error ?? null, connection };
 }
-
-/** The current time, every `intervalMs` while `active` (live durations). */
-export function useNow(active: boolean, intervalMs = 1000): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!active) return undefined;
-    setNow(Date.now());
-    const timer = setInterval(() => setNow(Date.now()), intervalMs);
-    return () => clearInterval(timer);
-  }, [active, intervalMs]);
-  return now;
-}

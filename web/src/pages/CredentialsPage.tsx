@@ -6,8 +6,8 @@ import { formatWhen } from "../format";
 import { CredentialDialog } from "../credentials/CredentialDialog";
 import { deleteCredential } from "../credentials/api";
 import { useCredentials } from "../credentials/useCredentials";
-import { ConfirmDialog } from "../workflows/ConfirmDialog";
-import { useNow } from "../workflows/useNow";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { useNow } from "../hooks/useNow";
 import "../credentials/credentials.css";
 
 type Dialog = { kind: "create" } | { kind: "edit" | "delete"; credential: CredentialView };

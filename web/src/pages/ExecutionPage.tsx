@@ -11,7 +11,8 @@ import { Timeline } from "../executions/Timeline";
 import { layoutTimeline } from "../executions/timelineLayout";
 import { useExecutionDetail } from "../executions/useExecutionDetail";
 import { useVersionGraph } from "../executions/useVersionGraph";
-import { useExecution, useNow } from "../live/hooks";
+import { useNow } from "../hooks/useNow";
+import { useExecution } from "../live/hooks";
 import { isRunFinished } from "../live/runState";
 import type { RunState } from "../live/types";
 import "../executions/executions.css";
@@ -29,7 +30,7 @@ function ExecutionView({ executionId }: { executionId: string }) {
   const detail = fetched.detail;
   const version = useVersionGraph(detail?.workflow_id, detail?.workflow_version);
   const catalogue = useNodeTypes();
-  const now = useNow(run !== null && !isRunFinished(run));
+  const now = useNow(1000, run !== null && !isRunFinished(run));
   const [selected, setSelected] = useSelection(run);
 
   if (!detail || !run) {

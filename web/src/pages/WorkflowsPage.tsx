@@ -8,7 +8,7 @@ import { Notice, useNotice } from "../workflows/Notice";
 import { WorkflowRow } from "../workflows/WorkflowRow";
 import { createWorkflow } from "../workflows/api";
 import { useDebouncedValue } from "../workflows/useDebouncedValue";
-import { useNow } from "../workflows/useNow";
+import { useNow } from "../hooks/useNow";
 import { useWorkflowList } from "../workflows/useWorkflowList";
 import type { WorkflowList } from "../workflows/useWorkflowList";
 import "../workflows/workflows.css";

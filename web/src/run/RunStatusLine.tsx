@@ -5,7 +5,7 @@ import { errorMessage } from "../api/client";
 import { StatusBadge } from "../components/StatusBadge";
 import { cancelExecution } from "../executions/api";
 import { elapsedText } from "../executions/time";
-import { useNow } from "../live/hooks";
+import { useNow } from "../hooks/useNow";
 import { isRunFinished } from "../live/runState";
 import type { RunState } from "../live/types";
 
@@ -19,7 +19,7 @@ export function RunStatusLine({
   onForget: () => void;
 }) {
   const running = run !== null && !isRunFinished(run);
-  const now = useNow(running);
+  const now = useNow(1000, running);
   const [cancelling, setCancelling] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
 

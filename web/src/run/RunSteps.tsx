@@ -2,7 +2,7 @@
 // text an AI node is streaming.
 import { StatusBadge } from "../components/StatusBadge";
 import { elapsedText } from "../executions/time";
-import { useNow } from "../live/hooks";
+import { useNow } from "../hooks/useNow";
 import { isRunFinished } from "../live/runState";
 import type { NodeRunState, RunState } from "../live/types";
 
@@ -12,7 +12,7 @@ function byStart([, a]: [string, NodeRunState], [, b]: [string, NodeRunState]): 
 }
 
 export function RunSteps({ run }: { run: RunState }) {
-  const now = useNow(!isRunFinished(run));
+  const now = useNow(1000, !isRunFinished(run));
   const steps = Object.entries(run.nodes).sort(byStart);
   if (steps.length === 0) return <p className="muted">No steps yet.</p>;
   return (

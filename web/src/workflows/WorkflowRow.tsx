@@ -5,7 +5,7 @@ import { errorMessage } from "../api/client";
 import type { WorkflowSummary } from "../api/types";
 import { StatusBadge } from "../components/StatusBadge";
 import { formatWhen } from "../format";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { ConfirmDialog } from "../components/ConfirmDialog";
 import { RenameDialog } from "./RenameDialog";
 import { deleteWorkflow, exportWorkflow, renameWorkflow, setWorkflowActive } from "./api";
 import { downloadJson, exportFileName } from "./files";

@@ -2,7 +2,7 @@
 import { useState } from "react";
 import type { ReactNode } from "react";
 import { errorMessage } from "../api/client";
-import { Modal } from "../components/Modal";
+import { Modal } from "./Modal";
 import "./dialogs.css";
 
 export function ConfirmDialog({
