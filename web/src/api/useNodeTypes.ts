@@ -2,17 +2,10 @@
 // page load and shared by the palette, the forms and every graph view.
 import { useEffect, useState } from "react";
 import { api, call, errorMessage } from "./client";
+import { loadOnce } from "./loadOnce";
 import type { NodeTypeView } from "./types";
 
-let catalogue: Promise<NodeTypeView[]> | null = null;
-
-export function loadNodeTypes(): Promise<NodeTypeView[]> {
-  catalogue ??= call(api.GET("/api/node-types")).catch((error: unknown) => {
-    catalogue = null; // let the next caller try again
-    throw error;
-  });
-  return catalogue;
-}
+export const loadNodeTypes = loadOnce(() => call(api.GET("/api/node-types")));
 
 export function useNodeTypes(): { types: NodeTypeView[] | null; error: string | null } {
   const [types, setTypes] = useState<NodeTypeView[] | null>(null);

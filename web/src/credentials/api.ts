@@ -1,7 +1,8 @@
 // The credential page's calls to the gateway. Secret `data` only ever travels outwards: no
 // answer contains it, and nothing here keeps or logs it.
 import { api, call } from "../api/client";
-import type { CredentialTypeView, CredentialView } from "../api/types";
+import { loadOnce } from "../api/loadOnce";
+import type { CredentialView } from "../api/types";
 
 export type CredentialType = CredentialView["type"];
 
@@ -9,16 +10,8 @@ export function listCredentials(): Promise<CredentialView[]> {
   return call(api.GET("/api/credentials"));
 }
 
-let types: Promise<CredentialTypeView[]> | null = null;
-
 /** The credential catalogue, fixed while the gateway runs: fetched once per page load. */
-export function loadCredentialTypes(): Promise<CredentialTypeView[]> {
-  types ??= call(api.GET("/api/credential-types")).catch((error: unknown) => {
-    types = null; // let the next caller try again
-    throw error;
-  });
-  return types;
-}
+export const loadCredentialTypes = loadOnce(() => call(api.GET("/api/credential-types")));
 
 export function createCredential(
   name: string,

@@ -1,8 +1,9 @@
 // The account's credentials (metadata only) for the credential picker; read again when the
 // window regains focus, so one created in another tab shows up.
 import { useCallback, useEffect, useState } from "react";
-import { api, call, errorMessage } from "../api/client";
+import { errorMessage } from "../api/client";
 import type { CredentialView } from "../api/types";
+import { listCredentials } from "../credentials/api";
 
 export interface CredentialsState {
   credentials: CredentialView[] | null;
@@ -12,7 +13,7 @@ export interface CredentialsState {
 export function useCredentials(): CredentialsState {
   const [state, setState] = useState<CredentialsState>({ credentials: null, error: null });
   const load = useCallback(() => {
-    call(api.GET("/api/credentials")).then(
+    listCredentials().then(
       (credentials) => setState({ credentials, error: null }),
       (error: unknown) => setState((current) => ({ ...current, error: errorMessage(error) })),
     );
