@@ -3,16 +3,17 @@
 import { useCallback, useMemo, useReducer, useRef, useState } from "react";
 import { useReactFlow } from "@xyflow/react";
 import "./editor.css";
-import { api, call, errorMessage } from "../api/client";
+import { errorMessage } from "../api/client";
 import type { GraphNode, NodeTypeView, WorkflowDetail, WorkflowGraph } from "../api/types";
 import type { RunState } from "../live/types";
 import { RunPanel } from "../run/RunPanel";
 import { clearDraft, type DraftOffer, draftOffer, readDraft } from "./autosave";
 import { Canvas, EMPTY_SELECTION, type Selection } from "./Canvas";
 import { copyNodes, parseClipboard, pasteNodes, serializeClipboard } from "./clipboard";
-import { downloadJson, fileNameFor } from "./download";
 import { EditorBanners } from "./EditorBanners";
 import { EditorHeader } from "./EditorHeader";
+import { exportWorkflow, setWorkflowActive } from "../workflows/api";
+import { downloadJson, exportFileName } from "../workflows/files";
 import {
   asWorkflowGraph,
   catalogueMap,
@@ -171,10 +172,7 @@ export function WorkflowEditor({ detail, types, onReload }: WorkflowEditorProps)
         setNotice("The workflow is not saved, so it was not activated: fix what the save indicator lists first.");
         return;
       }
-      const params = { params: { path: { workflow_id: workflowId } } };
-      const updated = active
-        ? await call(api.POST("/api/workflows/{workflow_id}/deactivate", params))
-        : await call(api.POST("/api/workflows/{workflow_id}/activate", params));
+      const updated = await setWorkflowActive(workflowId, !active);
       setActive(updated.active);
     } catch (error) {
       setNotice(`Could not ${active ? "deactivate" : "activate"}: ${errorMessage(error)}`);
@@ -183,15 +181,12 @@ export function WorkflowEditor({ detail, types, onReload }: WorkflowEditorProps)
     }
   };
 
-  const exportWorkflow = async () => {
+  const exportToFile = async () => {
     setExportBusy(true);
     setNotice(null);
     try {
       await saver.flush();
-      const document_ = await call(
-        api.GET("/api/workflows/{workflow_id}/export", { params: { path: { workflow_id: workflowId } } }),
-      );
-      downloadJson(document_, fileNameFor(graph.name));
+      downloadJson(exportFileName(graph.name), await exportWorkflow(workflowId));
     } catch (error) {
       setNotice(`Could not export: ${errorMessage(error)}`);
     } finally {
@@ -229,7 +224,7 @@ export function WorkflowEditor({ detail, types, onReload }: WorkflowEditorProps)
         activeBusy={activeBusy}
         onToggleActive={() => void toggleActive()}
         exportBusy={exportBusy}
-        onExport={() => void exportWorkflow()}
+        onExport={() => void exportToFile()}
       />
       <EditorBanners
         offer={offer}
