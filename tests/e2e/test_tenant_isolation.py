@@ -45,7 +45,12 @@ async def test_second_user_sees_nothing_of_the_first(user: Portico, other_user: 
         for target in ({"execution_id": execution_id}, {"workflow_id": workflow_id}):
             await ws.send(json.dumps({"type": "subscribe", **target}))
             frame = await receive(ws)
-            assert frame == {"type": "error", "code": "not_found", "message": frame["message"]}
+            assert frame == {
+                "type": "error",
+                "code": "not_found",
+                "message": frame["message"],
+                **target,  # the refused subscription is named
+            }
 
     # The owner still sees and controls it.
     assert (await user.execution(execution_id))["status"] in ("running", "queued")
