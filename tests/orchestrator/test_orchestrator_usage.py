@@ -37,6 +37,9 @@ async def test_usage_of_every_attempt_is_summed_and_shown_on_cancel(bus: Bus) ->
         if runs_by_node(execution)["a"]["status"] == "succeeded":
             break
         await asyncio.sleep(0.02)
+    # The execution row and its node runs are read by two statements: read it once more, now
+    # that the transaction that recorded the success is known to have committed.
+    execution = await bus.execution(tenant, command.execution_id)
 
     expected = {"input_tokens": 17, "output_tokens": 8, "total_tokens": 25}
     assert execution["usage"] == expected

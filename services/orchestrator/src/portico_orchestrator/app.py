@@ -14,6 +14,7 @@ from portico_orchestrator import db, events, handlers, triggers
 from portico_orchestrator.cache import ExecutionCache
 from portico_orchestrator.config import Settings
 from portico_orchestrator.grants import GrantSigner
+from portico_orchestrator.graphs import GraphCache
 from portico_orchestrator.outbox import Outbox
 from portico_orchestrator.schedules import CronLoop
 from portico_orchestrator.service import ExecutionService, Limits
@@ -76,6 +77,7 @@ class Orchestrator:
                 self.settings.grant_ttl_s,
                 self.settings.grant_request_ttl_s,
             ),
+            graphs=GraphCache(self.settings.cache_graph_versions),
         )
         self.outbox = Outbox(self.settings)
         self.timers = TimerLoop(self.service, self.outbox, self.settings)

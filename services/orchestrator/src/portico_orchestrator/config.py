@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # Graph snapshots and node outputs of running executions kept in memory (both immutable).
     cache_executions: int = Field(default=5_000, ge=1)
     cache_output_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # Graph versions kept parsed and indexed (versions are immutable): what a start reuses.
+    cache_graph_versions: int = Field(default=512, ge=1, le=1_000_000)
     # Prometheus metrics (see metrics.py) on this address; no port, no metrics endpoint.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(

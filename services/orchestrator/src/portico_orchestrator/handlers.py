@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from faststream.exceptions import NackMessage
+from faststream.rabbit import RabbitBroker
 from faststream.rabbit.message import RabbitMessage
+from faststream.rabbit.schemas.constants import REPLY_TO_QUEUE_EXCHANGE_DELIMITER
 from pydantic import TypeAdapter, ValidationError
 
 from portico_contracts.broker import undecoded
@@ -23,6 +25,7 @@ from portico_contracts.queries import (
     AttemptStatus,
     CancelExecutionRequest,
     EventsSince,
+    ExecutionSummary,
     GetExecution,
     IssueGrant,
     LatestExecutions,
@@ -95,6 +98,27 @@ async def _record_dead_letter(deps: Deps, message: RabbitMessage) -> None:
         logger.exception("could not record dead letter %s; dropping it", message.message_id)
 
 
+def summary_reply(summary: ExecutionSummary) -> bytes:
+    """`RpcReply(result=summary)` as JSON, encoded once (not dumped to a dict, then again)."""
+    return b'{"result":' + summary.model_dump_json().encode() + b',"error":null}'
+
+
+async def reply_now(broker: RabbitBroker, message: RabbitMessage, body: bytes) -> None:
+    """Answer an RPC caller now, the way FastStream answers a handler's return value, and
+    make sure FastStream sends nothing more when the handler returns."""
+    if not message.reply_to:
+        return
+    queue, _, exchange = message.reply_to.partition(REPLY_TO_QUEUE_EXCHANGE_DELIMITER)
+    await broker.publish(
+        body,
+        exchange=exchange or None,
+        routing_key=queue,
+        correlation_id=message.correlation_id,
+        content_type="application/json",
+    )
+    message.reply_to = ""
+
+
 async def refuse(deps: Deps, message: RabbitMessage, reason: str) -> RpcReply:
     """Dead-letter a command that cannot run, and tell a waiting caller why."""
     await dead_letter(deps.broker, message, reason[:2000])
@@ -105,8 +129,10 @@ def register(deps: Deps) -> None:
     broker = deps.broker
 
     @broker.subscriber(COMMAND_START_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
-    async def start_execution(message: RabbitMessage) -> RpcReply:
-        """Reply (when the caller asked with reply_to) after commit: read-your-writes."""
+    async def start_execution(message: RabbitMessage) -> RpcReply | None:
+        """Reply (when the caller asked with reply_to) as soon as the execution committed:
+        read-your-writes. What it committed is published after that; the outbox guarantees it
+        goes out (the relay takes over should this replica die first)."""
         try:
             command = StartExecution.model_validate_json(message.body)
         except ValidationError as exc:
@@ -120,8 +146,12 @@ def register(deps: Deps) -> None:
                 )
             except PermanentMessageError as exc:
                 return await refuse(deps, message, str(exc))
-        await deps.after_commit(effects)
-        return RpcReply(result=summary.model_dump(mode="json"))
+        try:
+            await reply_now(deps.broker, message, summary_reply(summary))
+        finally:
+            # Acked only after this: a crash before the publish leaves the rows to the relay.
+            await deps.after_commit(effects)
+        return None
 
     @broker.subscriber(RESULTS_QUEUE, RESULTS_EXCHANGE, decoder=undecoded)
     async def node_result(message: RabbitMessage) -> None:

@@ -247,7 +247,8 @@ class Outbox:
             return
         ids, self._published = self._published, []
         try:
-            async with db.transaction(self._pool) as conn:
+            # One statement, its own transaction: no BEGIN and COMMIT round trips around it.
+            async with db.connection(self._pool) as conn:
                 await _DELETE.execute(conn, ids=ids)
         except Exception:
             logger.exception("could not delete %d published outbox rows", len(ids))

@@ -82,6 +82,16 @@ _START = Query(
     """
 )
 
+# When a step finishes its execution: whether any execution of the tenant waits its turn, so
+# the place coming free is offered only when one does (no statement of its own after commit).
+# The snapshot is this statement's: one queued a moment later waits for the watchdog's sweep,
+# as one queued just after a separate check would.
+_TENANT_QUEUED = """
+    CASE WHEN CAST(:finishing AS boolean) THEN EXISTS (
+        SELECT 1 FROM orchestrator.executions WHERE tenant_id = :tenant_id AND status = 'queued'
+    ) END
+"""
+
 # Everything a step changes, in one statement (one round trip): node runs (a key present in a
 # row's JSON sets that column, even to null; an absent key keeps it), events, timers, the
 # execution row, and the outbox rows that publish it all.
@@ -120,7 +130,7 @@ _SAVE_STEP = Query(
     INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers, owner)
     SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb), :owner
     {_OUTBOX_FROM}
-    RETURNING id, message_id
+    RETURNING id, message_id, {_TENANT_QUEUED} AS tenant_queued
     """
 )
 
@@ -245,6 +255,8 @@ async def save_step(conn: Connection, step: Step) -> Effects:
             "tm_attempts": [t.attempt for t in timers],
             "tm_due": [t.due_at for t in timers],
             "tm_dispatched": [t.dispatched_at for t in timers],
+            "tenant_id": step.row.tenant_id,
+            "finishing": step.row.status in TERMINAL_EXECUTION_STATUSES,
             **_row_params(step),
             **_event_params(step),
             **_outbox_params(step),
@@ -297,6 +309,7 @@ def _effects(step: Step, result: list[Any]) -> Effects:
         execution_id=step.row.id,
         tenant_id=step.row.tenant_id,
         finished=step.row.status in TERMINAL_EXECUTION_STATUSES,
+        tenant_queued=result[0].get("tenant_queued") if result else None,
         outputs=step.learned,
         outputs_size=step.learned_size,
     )

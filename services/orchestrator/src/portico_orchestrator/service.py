@@ -23,8 +23,8 @@ from portico_contracts.queries import ExecutionSummary
 from portico_orchestrator import admission, readiness, repository
 from portico_orchestrator.db import Connection
 from portico_orchestrator.dead_letters import DeadLetter
-from portico_orchestrator.readiness import GraphIndex, NodeState
-from portico_orchestrator.step import Effects, ExecutionRow, Step, jsonb_safe
+from portico_orchestrator.readiness import NodeState
+from portico_orchestrator.step import Effects, ExecutionRow, Step
 from portico_orchestrator.transitions import Limits, ReusedRun, Transitions, failed_result
 from portico_orchestrator.usage import spent_by
 
@@ -48,7 +48,9 @@ class ExecutionService(Transitions):
         A retry (`retry_of`) starts with the `reused` nodes already succeeded, as they did in
         the execution it retries, so only the rest run again."""
         try:
-            index = GraphIndex(command.graph)
+            version = (command.tenant_id, command.workflow_id, command.workflow_version)
+            graph = self.graphs.for_command(version, command.graph)
+            index = graph.index
             states = readiness.initial_states(index, command.trigger_node_id)
         except readiness.InvalidGraphError as exc:
             raise PermanentMessageError(
@@ -77,8 +79,7 @@ class ExecutionService(Transitions):
             step.emit("execution.queued", "queued")
 
         rows = self._initial_node_rows(step)
-        graph_json = jsonb_safe(command.graph.model_dump_json())
-        effects = await repository.insert_execution(conn, command, step, graph_json, rows)
+        effects = await repository.insert_execution(conn, command, step, graph.graph_json, rows)
         if effects is None:
             return await self._existing(conn, command), Effects()
         if row.status == "running":

@@ -204,7 +204,8 @@ class Step:
     ) -> None:
         """Record a status event; its seq is allocated here, under the execution's row lock."""
         self.row.last_seq += 1
-        event = StatusEvent(
+        # Built from the state machine's own, already valid data: no validation pass.
+        event = StatusEvent.model_construct(
             tenant_id=self.row.tenant_id,
             execution_id=self.row.id,
             workflow_id=self.row.workflow_id,
@@ -254,5 +255,7 @@ class Effects:
     execution_id: str | None = None
     tenant_id: str | None = None
     finished: bool = False
+    # Once finished: whether the tenant has queued executions (None: not known, ask).
+    tenant_queued: bool | None = None
     outputs: Outputs = field(default_factory=dict)
     outputs_size: int = 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from portico_contracts.graph import Node, WorkflowGraph
+from portico_contracts.graph import Node
 from portico_contracts.messages import (
     TERMINAL_EXECUTION_STATUSES,
     ExecutionInfo,
@@ -28,6 +28,7 @@ from portico_orchestrator import readiness, repository
 from portico_orchestrator.cache import CachedExecution, ExecutionCache, Outputs
 from portico_orchestrator.db import Connection
 from portico_orchestrator.grants import GrantSigner
+from portico_orchestrator.graphs import GraphCache
 from portico_orchestrator.readiness import GraphIndex, Handled, NodeState, Retry, Settlement
 from portico_orchestrator.step import Effects, ExecutionRow, Step, TimerSpec, dumps
 
@@ -75,8 +76,10 @@ class Transitions:
         limits: Limits | None = None,
         rng: random.Random | None = None,
         signer: GrantSigner | None = None,
+        graphs: GraphCache | None = None,
     ) -> None:
         self.cache = cache
+        self.graphs = graphs or GraphCache(256)
         self.clock = clock
         self.limits = limits or Limits()
         self.rng = rng or random.Random()
@@ -235,7 +238,8 @@ class Transitions:
         index, states, row = step.index, step.states, step.row
         outputs = await self._outputs_for(conn, step, targets)
         too_large: list[tuple[str, int, int]] = []
-        info = ExecutionInfo(
+        # node.ready is built from the state machine's own, already valid data: not validated.
+        info = ExecutionInfo.model_construct(
             id=row.id, workflow_id=row.workflow_id, started_at=row.started_at or row.created_at
         )
         trigger_output = outputs.get(row.trigger_node_id, (None, None))[0]
@@ -250,7 +254,7 @@ class Transitions:
                 if reads.input
                 else {}
             )
-            message = NodeReady(
+            message = NodeReady.model_construct(
                 tenant_id=row.tenant_id,
                 execution_id=row.id,
                 workflow_id=row.workflow_id,
@@ -338,7 +342,8 @@ class Transitions:
             return None
         row, graph_json = loaded
         if entry is None:
-            index = GraphIndex(WorkflowGraph.model_validate(graph_json))
+            version = (row.tenant_id, row.workflow_id, row.workflow_version)
+            index = self.graphs.for_stored(version, graph_json)
             if row.status in TERMINAL_EXECUTION_STATUSES:
                 entry = CachedExecution(index)
             else:

@@ -72,17 +72,24 @@ class Deps:
         # else the rows would stay owned by a live replica that never sends them.
         await asyncio.shield(self.outbox.publish(effects.messages))
         self.timers.notify(effects.timer_due)
-        if effects.finished and effects.tenant_id is not None:
+        if (
+            effects.finished
+            and effects.tenant_id is not None
+            and effects.tenant_queued is not False
+        ):
             # A place came free: let the tenant's queued executions in, off this message's path.
-            task = asyncio.create_task(self.admit_waiting(effects.tenant_id))
+            task = asyncio.create_task(
+                self.admit_waiting(effects.tenant_id, known_queued=bool(effects.tenant_queued))
+            )
             self._admitting.add(task)
             task.add_done_callback(self._admitting.discard)
 
-    async def admit_waiting(self, tenant_id: str) -> None:
+    async def admit_waiting(self, tenant_id: str, *, known_queued: bool = False) -> None:
         try:
-            async with db.connection(self.pool) as conn:
-                if not await admission.has_queued(conn, tenant_id):
-                    return
+            if not known_queued:
+                async with db.connection(self.pool) as conn:
+                    if not await admission.has_queued(conn, tenant_id):
+                        return
             await self.apply(lambda conn: self.service.admit_queued(conn, tenant_id))
         except Exception:
             # The watchdog's sweep admits them later.
