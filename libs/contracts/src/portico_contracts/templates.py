@@ -12,13 +12,15 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.parser import Parser
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -26,6 +28,7 @@ __all__ = [
     "TemplateRenderError",
     "check_template",
     "contains_template",
+    "is_lookup",
     "is_template",
     "render_value",
     "template_errors",
@@ -282,6 +285,100 @@ def template_errors(value: Any, path: str = "") -> list[tuple[str, str]]:
     return []
 
 
+# --- the lookup fast path ----------------------------------------------------------------------
+# Most templated fields are one variable path (`{{ trigger.v }}`, `{{ nodes.x.output[0] }}`).
+# Such a field is answered by walking plain dicts and lists, without the sandbox, when every
+# step is one the sandbox would answer the same way by plain indexing: a key present in a dict
+# (`_DataFirstEnvironment.getattr`, and `getitem`'s first try `obj[key]`) or an int index in
+# range of a list (`getitem`'s `obj[index]`). Anything else (a missing key, an attribute of a
+# str or list, an unsafe name, a value that is not JSON) is left to Jinja, which raises or
+# answers exactly as it always has: the fast path only ever returns what Jinja would return.
+
+# Steps a lookup may take; a deeper path goes to Jinja, whose compiler recurses per step.
+MAX_LOOKUP_STEPS = 64
+_JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+# Names the compiler binds itself instead of reading the context (`self` is the template).
+_SPECIAL_NAMES = frozenset({"self"})
+_NOT_FOUND: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """`name` read from the context, then each key (str) or index (int) in turn."""
+
+    name: str
+    keys: tuple[str | int, ...]
+
+    def find(self, context: dict[str, Any]) -> Any:
+        """The value at the path, or _NOT_FOUND where Jinja must decide."""
+        value = context.get(self.name, _NOT_FOUND)
+        for key in self.keys:
+            kind = type(value)
+            if kind is dict:
+                if key not in value:
+                    return _NOT_FOUND
+            elif kind is not list or type(key) is not int or not -len(value) <= key < len(value):
+                return _NOT_FOUND
+            value = value[key]
+        return value if type(value) in _JSON_TYPES else _NOT_FOUND
+
+
+def _constant_key(arg: nodes.Expr) -> str | int | None:
+    """The key of `[arg]` when it is a str or int literal (`-1` parses as a negation)."""
+    sign = 1
+    if isinstance(arg, nodes.Neg):
+        sign, arg = -1, arg.node
+    if not isinstance(arg, nodes.Const):
+        return None
+    value = arg.value
+    if type(value) is int:
+        return sign * value
+    return value if type(value) is str and sign == 1 else None
+
+
+def _lookup_steps(expression: nodes.Expr) -> _Lookup | None:
+    keys: list[str | int] = []
+    while isinstance(expression, nodes.Getattr | nodes.Getitem):
+        if isinstance(expression, nodes.Getattr):
+            keys.append(expression.attr)
+        elif (key := _constant_key(expression.arg)) is not None:
+            keys.append(key)
+        else:
+            return None  # a slice, a computed key, a float or bool key
+        expression = expression.node
+    if not isinstance(expression, nodes.Name) or expression.name in _SPECIAL_NAMES:
+        return None
+    if len(keys) > MAX_LOOKUP_STEPS:
+        return None
+    return _Lookup(expression.name, tuple(reversed(keys)))
+
+
+@lru_cache(maxsize=4096)
+def _lookup(source: str) -> _Lookup | None:
+    """The path of a field that is one `{{ name.key[0]… }}` and nothing else, or None.
+
+    Parsed by Jinja's own parser, exactly as `compile_expression` parses it, so quoting,
+    spacing and `a.0` mean what they mean to Jinja.
+    """
+    whole = _WHOLE_EXPRESSION.match(source)
+    if whole is None:
+        return None
+    try:
+        parser = Parser(_ENV, whole.group("expr"), state="variable")
+        expression = parser.parse_expression()
+        if not parser.stream.eos:
+            return None
+    except Exception:  # a syntax error or too deep: Jinja reports it
+        return None
+    return _lookup_steps(expression)
+
+
+def is_lookup(source: str) -> bool:
+    """Is `source` one variable path and nothing else? Over JSON data its work is a few
+    lookups, bounded by the path's length: it cannot loop, compute or allocate."""
+    return _lookup(source) is not None
+
+
 def _evaluate(source: str, context: Mapping[str, Any]) -> Any:
     whole = _WHOLE_EXPRESSION.match(source)
     if whole:
@@ -303,7 +400,23 @@ def _evaluate(source: str, context: Mapping[str, Any]) -> Any:
     return "".join(pieces)
 
 
+def _keyword_context(context: Mapping[str, Any]) -> TypeGuard[dict[str, Any]]:
+    """Does Jinja take `context` as it is? It passes it as keyword arguments to
+    `TemplateExpression.__call__(self, …)`: a key that is not a str, or is `self`, is a
+    TypeError there, and the fast path leaves raising it to Jinja."""
+    return type(context) is dict and "self" not in context and all(type(k) is str for k in context)
+
+
 def _render_string(source: str, context: Mapping[str, Any], path: str) -> Any:
+    lookup = _lookup(source)
+    if lookup is not None and _keyword_context(context):
+        value = lookup.find(context)
+        if value is not _NOT_FOUND:
+            return value
+    return _render_with_jinja(source, context, path)
+
+
+def _render_with_jinja(source: str, context: Mapping[str, Any], path: str) -> Any:
     token = _loop_budget.set([MAX_LOOP_ITERATIONS])
     try:
         return _evaluate(source, context)

@@ -34,7 +34,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from portico_executors.sandbox_worker import HEADER, READY, ZYGOTE_COMMAND, SandboxLimits
+from portico_executors.sandbox_worker import (
+    HEADER,
+    READY,
+    UNSENDABLE,
+    ZYGOTE_COMMAND,
+    SandboxLimits,
+    picklable_error,
+    unsendable_error,
+)
 
 __all__ = ["SandboxLimitError", "SandboxLimits", "SandboxPool"]
 
@@ -190,6 +198,30 @@ class SandboxPool:
         result: T = self._outcome(worker, reply)  # what `function` returned, unpickled
         return result
 
+    def run_here(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` in this process, answered as a worker would answer it.
+
+        Only for jobs whose work is bounded by their input, such as rendering templates that
+        are all plain lookups: no time or memory limit is needed, and the round trip to a
+        worker (pickling the context both ways) would cost more than the job. The output
+        bound still applies, measured the way a worker measures it, and errors come out as a
+        worker passes them on.
+        """
+        try:
+            value = function(*args)
+        except Exception as exc:
+            error = picklable_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        try:
+            size = len(pickle.dumps(("ok", value), protocol=pickle.HIGHEST_PROTOCOL))
+        except UNSENDABLE as exc:
+            raise unsendable_error(exc) from exc
+        if size > self.limits.max_result_bytes:
+            raise self._too_big(size)
+        return value
+
     def _outcome(self, worker: _Worker, reply: tuple[Any, ...]) -> Any:
         kind = reply[0]
         if kind == "memory":
@@ -197,12 +229,15 @@ class SandboxPool:
             raise SandboxLimitError("memory", f"needed more than {self._memory_text()} of memory")
         self._idle.put_nowait(worker)
         if kind == "output":
-            raise SandboxLimitError(
-                "output", f"produced {reply[1]} bytes, more than {self.limits.max_result_bytes}"
-            )
+            raise self._too_big(reply[1])
         if kind == "raise":
             raise reply[1]
         return reply[1]
+
+    def _too_big(self, size: int) -> SandboxLimitError:
+        return SandboxLimitError(
+            "output", f"produced {size} bytes, more than {self.limits.max_result_bytes}"
+        )
 
     def _memory_text(self) -> str:
         return f"{self.limits.memory_bytes // (1024 * 1024)} MiB"

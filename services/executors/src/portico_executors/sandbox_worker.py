@@ -66,7 +66,16 @@ def _arm_cpu_limit(time_limit_s: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.RLIM_INFINITY))
 
 
-def _picklable_error(exc: BaseException) -> BaseException:
+# What pickle raises for a value it cannot send.
+UNSENDABLE = (pickle.PicklingError, TypeError, AttributeError)
+
+
+def unsendable_error(exc: BaseException) -> RuntimeError:
+    return RuntimeError(f"the job's result cannot be sent: {exc}")
+
+
+def picklable_error(exc: BaseException) -> BaseException:
+    """`exc` if it survives the trip back to the parent, else a RuntimeError naming it."""
     try:
         pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception:
@@ -83,15 +92,15 @@ def _run(request: bytes) -> tuple[Any, ...]:
     except MemoryError:
         raise
     except Exception as exc:
-        return ("raise", _picklable_error(exc))
+        return ("raise", picklable_error(exc))
 
 
 def _reply(request: bytes, limits: SandboxLimits) -> bytes:
     """Run one job; its pickled reply, never more than `max_result_bytes`."""
     try:
         payload = pickle.dumps(_run(request), protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        payload = pickle.dumps(("raise", RuntimeError(f"the job's result cannot be sent: {exc}")))
+    except UNSENDABLE as exc:
+        payload = pickle.dumps(("raise", unsendable_error(exc)))
     if len(payload) > limits.max_result_bytes:
         return pickle.dumps(("output", len(payload)))
     return payload
