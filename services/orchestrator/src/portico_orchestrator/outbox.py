@@ -234,6 +234,8 @@ class Outbox:
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 message_id=message.message_id,
+                # Without one, the consumer's FastStream makes up a uuid4 for every delivery.
+                correlation_id=message.message_id,
                 headers=headers or None,
             ),
             routing_key=message.routing_key,
