@@ -17,7 +17,7 @@ from faststream.rabbit import RabbitBroker
 from portico_contracts.messages import StatusEvent
 from portico_contracts.topology import STATUS_EXCHANGE, status_key
 from portico_gateway.broker import open_rpc_channel
-from portico_gateway.hub import StatusHub
+from portico_gateway.hub import LiveEvent, StatusHub
 from portico_gateway.orchestrator_client import OrchestratorClient
 from portico_gateway.rpc import RpcClient
 from portico_gateway.ws_subscriptions import Sequencer
@@ -46,16 +46,17 @@ def _event(seq: int, kind: str = "node.succeeded") -> StatusEvent:
 
 def test_sequencer_reorders_and_drops_duplicates() -> None:
     delivered: list[int] = []
-    sequencer = Sequencer("e", 0, lambda event: delivered.append(event.seq))
+    sequencer = Sequencer("e", 0, lambda live: delivered.append(live.event.seq))
     for seq in (3, 1, 1, 4):
-        sequencer.accept(_event(seq, "execution.succeeded" if seq == 4 else "node.succeeded"))
+        kind = "execution.succeeded" if seq == 4 else "node.succeeded"
+        sequencer.accept(LiveEvent(_event(seq, kind)))
     assert delivered == [1]
     assert sorted(sequencer.pending) == [3, 4]
-    sequencer.accept(_event(2))
+    sequencer.accept(LiveEvent(_event(2)))
     assert delivered == [1, 2, 3, 4]
     assert sequencer.finished
     assert not sequencer.pending
-    sequencer.accept(_event(2))
+    sequencer.accept(LiveEvent(_event(2)))
     assert delivered == [1, 2, 3, 4]
 
 
@@ -65,7 +66,7 @@ class _Listener:
     def __init__(self) -> None:
         self.resyncs = 0
 
-    def offer(self, event: StatusEvent) -> None:
+    def offer(self, event: LiveEvent) -> None:
         pass
 
     def resync(self) -> None:
@@ -106,8 +107,8 @@ async def test_gap_is_filled_from_the_orchestrator(
     assert [e.seq for e in page.events] == list(range(1, page.last_seq + 1))
 
     delivered: list[StatusEvent] = []
-    sequencer = Sequencer(execution_id, 0, delivered.append)
-    sequencer.accept(page.events[-1])  # only the last one came live: 1..n-1 are missing
+    sequencer = Sequencer(execution_id, 0, lambda live: delivered.append(live.event))
+    sequencer.accept(LiveEvent(page.events[-1]))  # only the last came live: 1..n-1 are missing
     assert delivered == []
     await sequencer.catch_up(orchestrator_client, alice.id)
     assert delivered == page.events

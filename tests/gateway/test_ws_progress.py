@@ -17,9 +17,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from portico_contracts.messages import NodeProgress, StatusEvent
+from portico_contracts.messages import NodeProgress
 from portico_contracts.topology import STATUS_EXCHANGE, progress_key
-from portico_gateway.hub import StatusHub
+from portico_gateway.hub import LiveEvent, StatusHub
 from tests.gateway.conftest import (
     User,
     connect,
@@ -37,11 +37,11 @@ from tests.gateway.conftest import (
 class _Listener:
     def __init__(self, tenant_id: str) -> None:
         self.tenant_id = tenant_id
-        self.events: list[StatusEvent] = []
+        self.events: list[LiveEvent] = []
         self.progress: list[NodeProgress] = []
         self.resyncs = 0
 
-    def offer(self, event: StatusEvent) -> None:
+    def offer(self, event: LiveEvent) -> None:
         self.events.append(event)
 
     def offer_progress(self, progress: NodeProgress) -> None:

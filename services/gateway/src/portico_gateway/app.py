@@ -18,7 +18,7 @@ from portico_gateway.ai_client import AiClient
 from portico_gateway.body_limit import BodyLimitMiddleware
 from portico_gateway.broker import (
     attach_status_consumer,
-    bind_progress,
+    bind_status,
     declare_command_topology,
     make_broker,
     open_rpc_channel,
@@ -68,8 +68,8 @@ def _lifespan(
             settings.database_url,
             pool_size=settings.db_pool_size,
             pool_timeout=settings.db_pool_timeout_s,
-            # A connection killed by a database restart is replaced at checkout.
-            pool_pre_ping=True,
+            # No pool_pre_ping (three round trips per checkout): see db_failures.py for how
+            # a connection killed by a database restart is replaced or retried instead.
             connect_args={"timeout": settings.db_connect_timeout_s},
         )
         watch_engine(engine)
@@ -77,7 +77,7 @@ def _lifespan(
         metrics.bind_subscriptions(lambda: hub.subscription_count)
 
         async def on_reconnected(_: Any) -> None:
-            hub.resync_all()
+            await hub.reconnected()
 
         def on_status(routing_key: str, body: bytes) -> None:
             if routing_key.startswith("status."):  # progress chunks are not status events
@@ -99,7 +99,7 @@ def _lifespan(
         housekeeping: asyncio.Task[None] | None = None
         try:
             await declare_command_topology(broker)
-            await bind_progress(broker, status_queue)
+            await bind_status(broker, status_queue, hub.bindings)
             await rpc.start()
             sessions = async_sessionmaker(engine, expire_on_commit=False)
             app.state.gateway = GatewayState(

@@ -1,9 +1,10 @@
 """The gateway's RabbitMQ wiring: the FastStream broker, the status-event consumer, topology.
 
-Each replica consumes `portico.status` through its own exclusive, auto-deleted queue bound to
-`status.#` and `progress.#`: status events and node progress are a live feed for open
-WebSockets, not work to share, so every replica must see every one (and RabbitMQ drops the
-queue when the replica goes away).
+Each replica consumes `portico.status` through its own exclusive, auto-deleted queue: status
+events and node progress are a live feed for open WebSockets and waiting webhook requests, not
+work to share (RabbitMQ drops the queue when the replica goes away). The queue is bound only to
+the executions and workflows something on this replica watches (status_bindings.py), so a
+replica does not parse the events of every tenant to drop nearly all of them.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from portico_contracts.topology import (
     WORKFLOW_DEACTIVATED,
 )
 from portico_gateway.errors import BrokerUnavailableError
+from portico_gateway.status_bindings import StatusBindings
 
 logger = logging.getLogger("portico.gateway.broker")
 
 StatusSink = Callable[[str, bytes], None]
-PROGRESS_BINDING = "progress.#"
 
 
 def make_broker(amqp_url: str, on_reconnected: Callable[[Any], Awaitable[None]]) -> RabbitBroker:
@@ -57,37 +58,30 @@ def make_broker(amqp_url: str, on_reconnected: Callable[[Any], Awaitable[None]])
 
 def status_queue() -> RabbitQueue:
     name = f"gateway.status.{socket.gethostname()}.{uuid.uuid4().hex[:12]}"
-    return RabbitQueue(
-        name, durable=False, exclusive=True, auto_delete=True, routing_key="status.#"
-    )
+    return RabbitQueue(name, durable=False, exclusive=True, auto_delete=True)
 
 
 def attach_status_consumer(broker: RabbitBroker, sink: StatusSink) -> RabbitQueue:
-    """Feed every status event and progress chunk (routing key, raw body) to `sink`; nothing
-    to ack or persist. Returns the queue, for `bind_progress` once the broker has started."""
+    """Feed every status event and progress chunk (routing key, raw body) the status queue
+    receives to `sink`; nothing to ack or persist. The queue starts unbound: `bind_status`
+    hands it to the hub's bindings once the broker has started."""
     queue = status_queue()
 
     # ACK_FIRST consumes without acks: a missed live event is recovered from the
     # orchestrator (EventsSince) by the subscription that notices the gap.
-    @broker.subscriber(
-        queue,
-        STATUS_EXCHANGE,
-        ack_policy=AckPolicy.ACK_FIRST,
-        no_reply=True,
-        decoder=undecoded,
-    )
+    @broker.subscriber(queue, ack_policy=AckPolicy.ACK_FIRST, no_reply=True, decoder=undecoded)
     async def on_status_event(message: RabbitMessage) -> None:
         sink(message.raw_message.routing_key or "", message.body)
 
     return queue
 
 
-async def bind_progress(broker: RabbitBroker, queue: RabbitQueue) -> None:
-    """Bind the status queue to `progress.#` as well (a subscriber binds one routing key).
-    Bound through the very queue object the subscriber declared, whose bindings the robust
-    connection restores after a reconnect."""
-    declared = await broker.declare_queue(queue)
-    await declared.bind(STATUS_EXCHANGE.name, routing_key=PROGRESS_BINDING)
+async def bind_status(broker: RabbitBroker, queue: RabbitQueue, bindings: StatusBindings) -> None:
+    """Let `bindings` bind the status queue to what this replica watches. Bound through the
+    very queue object the subscriber declared, whose bindings the robust connection restores
+    after a reconnect (with the queue itself: exclusive, it goes with the old connection)."""
+    await broker.declare_exchange(STATUS_EXCHANGE)
+    bindings.attach(await broker.declare_queue(queue))
 
 
 async def declare_command_topology(broker: RabbitBroker) -> None:

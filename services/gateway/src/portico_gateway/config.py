@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
     # Waiting longer than this for a free pooled connection is a 503 (the pool is exhausted).
     db_pool_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Validated graphs of saved versions kept in memory (LRU), so a run parses none.
+    graph_cache_entries: int = Field(default=256, ge=1, le=100_000)
     # Retry-After (seconds) sent with a 503: database, RabbitMQ or orchestrator unreachable.
     unavailable_retry_after_s: int = Field(default=5, ge=1, le=3600)
 

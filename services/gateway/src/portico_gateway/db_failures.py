@@ -6,21 +6,31 @@ starting up" (SQLSTATE 57P03), a pooled connection terminated under it (57P01, o
 "connection is closed" / a protocol left mid-operation), a database not accepting connections,
 or a pool with no free connection in time. Each is the client's 503 with Retry-After, not a 500.
 
-The pool recovers by itself: `pool_pre_ping` replaces dead connections at checkout, and the
-`handle_error` listener marks every connection-level failure as a disconnect, so SQLAlchemy
-discards that connection (and the pool's older ones) instead of handing it out again.
+The pool recovers by itself, without a ping per checkout (`pool_pre_ping` cost three round
+trips, BEGIN; `;`; ROLLBACK, on every request): a connection whose socket the server already
+closed (a restart, a terminated backend) is replaced at checkout for free (`is_closed()`), and
+the `handle_error` listener marks every connection-level failure as a disconnect, so SQLAlchemy
+discards that connection (and the pool's older ones) instead of handing it out again. What
+slips through (a connection that dies between checkout and its first statement) fails that
+statement: `on_live_connection` runs a request's first work again, once, on a fresh
+connection; anything later is the client's 503.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
+from typing import TypeVar
 
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+
+T = TypeVar("T")
 
 # SQLSTATE classes that mean "no usable connection": 08 connection exception, 53 insufficient
 # resources (too many connections), 57 operator intervention (shutdown, starting up,
@@ -78,10 +88,37 @@ def database_unreachable(exc: BaseException) -> bool:
 
 
 def watch_engine(engine: AsyncEngine) -> None:
-    """Treat connection-level failures, and any failure to connect, as disconnects."""
+    """Treat connection-level failures, and any failure to connect, as disconnects; never hand
+    out a pooled connection the server has already closed."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(
+        _: DBAPIConnection, record: ConnectionPoolEntry, __: PoolProxiedConnection
+    ) -> None:
+        driver = record.driver_connection
+        if isinstance(driver, asyncpg.Connection) and driver.is_closed():
+            # The pool invalidates this record and checks out again with a new connection.
+            raise sa_exc.DisconnectionError("the server closed this pooled connection")
 
     @event.listens_for(engine.sync_engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
         connecting = context.connection is None and not context.is_pre_ping
         if connecting or database_unreachable(context.original_exception):
             context.is_disconnect = True
+
+
+async def on_live_connection(
+    engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    """`work` on a pooled connection; if that connection turns out dead (invalidated by the
+    failure), once more on a fresh one. For a request's first statements only, which are
+    reads or idempotent, so running them twice is harmless. A failure to connect at all is
+    not retried: the database is down, and that is a 503 at once."""
+    async with engine.connect() as connection:
+        try:
+            return await work(connection)
+        except Exception:
+            if not connection.invalidated:
+                raise
+    async with engine.connect() as connection:
+        return await work(connection)

@@ -4,10 +4,16 @@ subscriptions.
 The hub only routes: by execution id and by workflow id, and never across tenants. Ordering,
 gap filling and de-duplication of status events are the subscriptions' business (see
 ws_subscriptions.py); progress is passed on as it comes, outside all of that.
+
+Watchers register through `watch_*`, which also binds the status queue to what they watch
+(status_bindings.py), so this replica receives only events someone here waits for. Each
+event is parsed once, and its WebSocket frame encoded once, whatever the number of
+subscribers (`LiveEvent`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from typing import Protocol
@@ -15,15 +21,33 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from portico_contracts.messages import NodeProgress, StatusEvent
+from portico_gateway.status_bindings import StatusBindings, execution_keys, workflow_keys
 
 logger = logging.getLogger("portico.gateway.hub")
+
+
+class LiveEvent:
+    """A status event, with its WebSocket frame (`{"type": "event", "event": …}`) encoded at
+    most once however many subscribers send it."""
+
+    __slots__ = ("_frame", "event")
+
+    def __init__(self, event: StatusEvent) -> None:
+        self.event = event
+        self._frame: str | None = None
+
+    @property
+    def frame(self) -> str:
+        if self._frame is None:
+            self._frame = f'{{"type":"event","event":{self.event.model_dump_json()}}}'
+        return self._frame
 
 
 class Listener(Protocol):
     @property
     def tenant_id(self) -> str: ...
 
-    def offer(self, event: StatusEvent) -> None: ...
+    def offer(self, event: LiveEvent) -> None: ...
 
     def offer_progress(self, progress: NodeProgress) -> None: ...
 
@@ -31,9 +55,36 @@ class Listener(Protocol):
 
 
 class StatusHub:
-    def __init__(self) -> None:
+    def __init__(self, bindings: StatusBindings | None = None) -> None:
+        self.bindings = bindings or StatusBindings()
         self._by_execution: defaultdict[str, set[Listener]] = defaultdict(set)
         self._by_workflow: defaultdict[str, set[Listener]] = defaultdict(set)
+
+    def watch_execution(
+        self, execution_id: str, listener: Listener, *, progress: bool = True
+    ) -> asyncio.Future[None]:
+        """Register now (live events queue up at once); await the result before looking
+        (snapshot, start): then the status queue is bound to the execution too. Pair with
+        `unwatch_execution`, even when cancelled while waiting."""
+        self.add_execution(execution_id, listener)
+        keys = execution_keys(listener.tenant_id, execution_id, progress=progress)
+        return self.bindings.acquire(keys)
+
+    def unwatch_execution(
+        self, execution_id: str, listener: Listener, *, progress: bool = True
+    ) -> None:
+        self.remove_execution(execution_id, listener)
+        keys = execution_keys(listener.tenant_id, execution_id, progress=progress)
+        self.bindings.release(keys)
+
+    def watch_workflow(self, workflow_id: str, listener: Listener) -> asyncio.Future[None]:
+        """Like `watch_execution`, for every execution of one workflow."""
+        self.add_workflow(workflow_id, listener)
+        return self.bindings.acquire(workflow_keys(listener.tenant_id, workflow_id))
+
+    def unwatch_workflow(self, workflow_id: str, listener: Listener) -> None:
+        self.remove_workflow(workflow_id, listener)
+        self.bindings.release(workflow_keys(listener.tenant_id, workflow_id))
 
     def add_execution(self, execution_id: str, listener: Listener) -> None:
         self._by_execution[execution_id].add(listener)
@@ -91,13 +142,20 @@ class StatusHub:
         return [listener for listener in targets if listener.tenant_id == tenant_id]
 
     def dispatch(self, event: StatusEvent) -> None:
+        live = LiveEvent(event)  # one per event: its frame is encoded once for everyone
         for listener in self._listeners(event.tenant_id, event.execution_id, event.workflow_id):
-            listener.offer(event)
+            listener.offer(live)
 
     def dispatch_progress(self, progress: NodeProgress) -> None:
         ids = (progress.tenant_id, progress.execution_id, progress.workflow_id)
         for listener in self._listeners(*ids):
             listener.offer_progress(progress)
+
+    async def reconnected(self) -> None:
+        """After a broker reconnect: fix the bindings, then let every subscription ask for
+        what it may have missed (asked after binding, so nothing falls in between)."""
+        await self.bindings.resettle()
+        self.resync_all()
 
     def resync_all(self) -> None:
         """After a broker reconnect: events may have been missed, let every subscription ask."""

@@ -6,12 +6,13 @@ function only reads, adds and flushes.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from portico_gateway.models import (
     ApiKey,
@@ -22,11 +23,6 @@ from portico_gateway.models import (
     WorkflowVersion,
     new_uuid,
 )
-
-# last_used_at is a hint, not an audit log: write it at most once a minute per key so that
-# API-key traffic does not turn every read into a write.
-API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
-
 
 # --- users and sessions -------------------------------------------------------------------------
 
@@ -58,15 +54,6 @@ async def add_session(
         )
     )
     await db.flush()
-
-
-async def user_by_session(db: AsyncSession, token_hash: str, now: datetime) -> User | None:
-    statement = (
-        select(User)
-        .join(Session, Session.user_id == User.id)
-        .where(Session.token_hash == token_hash, Session.expires_at > now)
-    )
-    return (await db.scalars(statement)).one_or_none()
 
 
 async def delete_session(db: AsyncSession, token_hash: str) -> None:
@@ -103,22 +90,6 @@ async def revoke_api_key(db: AsyncSession, tenant_id: str, key_id: str, now: dat
         .returning(ApiKey.id)
     )
     return (await db.scalars(statement)).one_or_none() is not None
-
-
-async def user_by_api_key(db: AsyncSession, key_hash: str) -> tuple[ApiKey, User] | None:
-    statement = (
-        select(ApiKey, User)
-        .join(User, User.id == ApiKey.user_id)
-        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
-    )
-    row = (await db.execute(statement)).one_or_none()
-    return None if row is None else (row[0], row[1])
-
-
-async def touch_api_key(db: AsyncSession, key: ApiKey, now: datetime) -> None:
-    if key.last_used_at is not None and now - key.last_used_at < API_KEY_TOUCH_INTERVAL:
-        return
-    await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
 
 
 # --- workflows ----------------------------------------------------------------------------------
@@ -245,13 +216,28 @@ async def soft_delete_workflow(db: AsyncSession, workflow: Workflow, now: dateti
 # --- idempotency keys ---------------------------------------------------------------------------
 
 
-async def claim_idempotency_key(
-    db: AsyncSession, row: IdempotencyKey, expired_before: datetime
-) -> IdempotencyKey:
-    """Store `row` unless a live row holds its key already; returns whichever row now holds it.
+@dataclass(frozen=True)
+class HeldKey:
+    """The first request under an idempotency key: what it asked and what it was answered."""
 
-    A concurrent request with the same key blocks on the primary key until this transaction
-    ends, then finds this row. A row older than `expired_before` is replaced.
+    fingerprint: str
+    response: dict[str, Any]
+
+
+_HELD_KEY = select(IdempotencyKey.fingerprint, IdempotencyKey.response).where(
+    IdempotencyKey.tenant_id == bindparam("tenant_id", type_=IdempotencyKey.tenant_id.type),
+    IdempotencyKey.key == bindparam("key"),
+)
+
+
+async def claim_idempotency_key(
+    connection: AsyncConnection, row: IdempotencyKey, expired_before: datetime
+) -> HeldKey | None:
+    """Store `row` unless a live row holds its key already; None when stored, else the
+    holder. Core on a plain connection: the run path builds no ORM objects.
+
+    A concurrent request with the same key blocks on the primary key until the first one's
+    insert is committed, then finds its row. A row older than `expired_before` is replaced.
     """
     values = {
         "tenant_id": row.tenant_id,
@@ -268,12 +254,11 @@ async def claim_idempotency_key(
         set_={name: new.excluded[name] for name in replaced},
         where=IdempotencyKey.created_at < expired_before,
     ).returning(IdempotencyKey.execution_id)
-    if (await db.scalars(statement)).one_or_none() is not None:
-        return row
-    existing = select(IdempotencyKey).where(
-        IdempotencyKey.tenant_id == row.tenant_id, IdempotencyKey.key == row.key
-    )
-    return (await db.scalars(existing)).one()
+    if (await connection.execute(statement)).one_or_none() is not None:
+        return None
+    params = {"tenant_id": row.tenant_id, "key": row.key}
+    fingerprint, response = (await connection.execute(_HELD_KEY, params)).one()
+    return HeldKey(fingerprint, response)
 
 
 async def delete_expired_idempotency_keys(

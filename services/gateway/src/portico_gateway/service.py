@@ -14,7 +14,6 @@ from portico_gateway.models import ApiKey, User
 from portico_gateway.security import (
     API_KEY_DISPLAY_CHARS,
     PasswordHashing,
-    looks_like_api_key,
     new_api_key,
     new_session_token,
     sha256_hex,
@@ -47,10 +46,6 @@ class Principal:
     created_at: datetime
     api_key_id: str | None = None
 
-    @classmethod
-    def of(cls, user: User, api_key_id: str | None = None) -> Principal:
-        return cls(user.id, user.tenant_id, user.email, user.created_at, api_key_id)
-
 
 async def signup(db: AsyncSession, passwords: PasswordHashing, email: str, password: str) -> User:
     user = await repo.add_user(db, email, await passwords.hash(password))
@@ -77,24 +72,6 @@ async def login(
 
 async def logout(db: AsyncSession, token: str) -> None:
     await repo.delete_session(db, sha256_hex(token))
-
-
-async def principal_from_session(db: AsyncSession, token: str) -> Principal | None:
-    if not token or len(token) > 200:
-        return None
-    user = await repo.user_by_session(db, sha256_hex(token), utcnow())
-    return None if user is None else Principal.of(user)
-
-
-async def principal_from_api_key(db: AsyncSession, secret: str) -> Principal | None:
-    if not looks_like_api_key(secret):
-        return None
-    found = await repo.user_by_api_key(db, sha256_hex(secret))
-    if found is None:
-        return None
-    key, user = found
-    await repo.touch_api_key(db, key, utcnow())
-    return Principal.of(user, api_key_id=key.id)
 
 
 async def create_api_key(db: AsyncSession, principal: Principal, name: str) -> tuple[ApiKey, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from portico_gateway.models import WebhookRoute, WebhookTestListener
 
@@ -39,8 +39,16 @@ async def claim_route(db: AsyncSession, route: WebhookRoute) -> str | None:
     return (await db.scalars(owner)).one_or_none() or ""
 
 
-async def route_by_path(db: AsyncSession, path: str) -> WebhookRoute | None:
-    return (await db.scalars(select(WebhookRoute).where(WebhookRoute.path == path))).one_or_none()
+_ROUTE = select(
+    WebhookRoute.tenant_id, WebhookRoute.workflow_id, WebhookRoute.version, WebhookRoute.node_id
+).where(WebhookRoute.path == bindparam("path"))
+
+
+async def route_by_path(connection: AsyncConnection, path: str) -> tuple[str, str, int, str] | None:
+    """(tenant id, workflow id, version, node id) of the route on `path`: Core, one statement
+    (every webhook request asks)."""
+    row = (await connection.execute(_ROUTE, {"path": path})).one_or_none()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 # --- test listeners -----------------------------------------------------------------------------

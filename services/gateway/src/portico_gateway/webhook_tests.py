@@ -24,7 +24,7 @@ from portico_gateway.errors import InvalidRequestError, NotFoundError
 from portico_gateway.models import WebhookTestListener
 from portico_gateway.schemas import WebhookTestStatus
 from portico_gateway.service import Principal, utcnow
-from portico_gateway.webhooks import Hook, hook_on, no_hook
+from portico_gateway.webhooks import Hook, VersionRef, hook_on, no_hook
 
 TEST_PATH = "test/"
 
@@ -84,7 +84,10 @@ async def test_hook(db: AsyncSession, path: str) -> tuple[WebhookTestListener, H
     if workflow is not None:
         version = await repo.get_version(db, row.tenant_id, workflow.id, workflow.latest_version)
     # None too when a save since listening began moved the path.
-    hook = None if version is None else hook_on(version, path)
+    hook = None
+    if version is not None:
+        ref = VersionRef(version.tenant_id, version.workflow_id, version.version)
+        hook = hook_on(ref, WorkflowGraph.model_validate(version.graph), path)
     if hook is None:
         raise no_hook(TEST_PATH + path)
     return row, hook

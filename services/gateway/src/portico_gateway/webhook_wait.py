@@ -1,6 +1,7 @@
 """`respond: wait`: start the execution, wait for its end, answer with a node's output.
 
-The end is noticed from the status events this replica already consumes (the hub), and,
+The end is noticed from the status events of that execution, which this replica binds its
+status queue to before starting it (the hub), and,
 since a live event can be missed (a broker reconnect, a consumer without acks), the
 orchestrator is also asked every `poll_s`: a lost event delays the answer, never hangs it.
 """
@@ -14,11 +15,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from portico_contracts.messages import NodeProgress, StartExecution, StatusEvent
+from portico_contracts.messages import NodeProgress, StartExecution
 from portico_contracts.queries import ExecutionDetail
 from portico_contracts.triggers import WebhookTriggerConfig
 from portico_gateway.errors import ErrorJSONResponse, PorticoError, error_body
-from portico_gateway.hub import StatusHub
+from portico_gateway.hub import LiveEvent, StatusHub
 from portico_gateway.orchestrator_client import OrchestratorClient
 
 logger = logging.getLogger("portico.gateway.webhooks")
@@ -39,8 +40,8 @@ class EndWatcher:
     def tenant_id(self) -> str:
         return self._tenant_id
 
-    def offer(self, event: StatusEvent) -> None:
-        if event.type in ENDED_EVENTS:
+    def offer(self, event: LiveEvent) -> None:
+        if event.event.type in ENDED_EVENTS:
             self.woken.set()
 
     def offer_progress(self, progress: NodeProgress) -> None:
@@ -70,8 +71,10 @@ async def run_and_wait(
 ) -> ExecutionDetail | None:
     """Start `command` and return the ended execution, or None past `timeout_s`."""
     watcher = EndWatcher(command.tenant_id)
-    hub.add_execution(command.execution_id, watcher)  # before starting: no event is missed
+    # Listening (and bound) before starting: no event is missed.
+    bound = hub.watch_execution(command.execution_id, watcher, progress=False)
     try:
+        await bound  # outside the timeout: past it, the answer says "started"
         async with asyncio.timeout(timeout_s):
             await orchestrator.start_execution(command)
             while True:
@@ -84,7 +87,7 @@ async def run_and_wait(
     except TimeoutError:
         return None
     finally:
-        hub.remove_execution(command.execution_id, watcher)
+        hub.unwatch_execution(command.execution_id, watcher, progress=False)
 
 
 def _answer_of(detail: ExecutionDetail, node_id: str | None) -> Any:

@@ -14,18 +14,18 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from portico_contracts.graph import WorkflowGraph
 from portico_contracts.messages import StartExecution
 from portico_contracts.triggers import WebhookTriggerConfig
-from portico_gateway import repository as repo
 from portico_gateway import webhook_repository as hooks_repo
 from portico_gateway.activation import webhook_configs
 from portico_gateway.credentials_client import CredentialsClient
+from portico_gateway.db_failures import on_live_connection
 from portico_gateway.errors import InvalidRequestError, NotFoundError, PorticoError
+from portico_gateway.graph_cache import GraphCache
 from portico_gateway.json_safety import unstorable
-from portico_gateway.models import WorkflowVersion
 from portico_gateway.webhook_auth import check_webhook
 from portico_gateway.webhook_presets import Preset, shaped
 
@@ -133,10 +133,19 @@ def trigger_output(
 
 
 @dataclass(frozen=True)
+class VersionRef:
+    """A saved version, by its keys."""
+
+    tenant_id: str
+    workflow_id: str
+    version: int
+
+
+@dataclass(frozen=True)
 class Hook:
     """The webhook node a request reached, in the saved version that will run."""
 
-    version: WorkflowVersion
+    version: VersionRef
     graph: WorkflowGraph
     node_id: str
     config: WebhookTriggerConfig
@@ -159,22 +168,31 @@ class Hook:
         )
 
 
-def hook_on(version: WorkflowVersion, path: str, node_id: str | None = None) -> Hook | None:
+def hook_on(
+    version: VersionRef, graph: WorkflowGraph, path: str, node_id: str | None = None
+) -> Hook | None:
     """The webhook node of `version` listening on `path` (and being `node_id`, if given)."""
-    graph = WorkflowGraph.model_validate(version.graph)
     for found_id, config in webhook_configs(graph).items():
         if config.path == path and node_id in (None, found_id):
             return Hook(version, graph, found_id, config)
     return None
 
 
-async def live_hook(db: AsyncSession, path: str) -> Hook:
-    """The webhook node of the active workflow owning `path` (or 404)."""
-    route = await hooks_repo.route_by_path(db, path)
-    if route is None:
-        raise no_hook(path)
-    version = await repo.get_version(db, route.tenant_id, route.workflow_id, route.version)
-    hook = None if version is None else hook_on(version, path, route.node_id)
+async def live_hook(reads: AsyncEngine, graphs: GraphCache, path: str) -> Hook:
+    """The webhook node of the active workflow owning `path` (or 404): one statement on an
+    autocommit connection, and a second only when the version's graph is not cached."""
+
+    async def lookup(connection: AsyncConnection) -> Hook | None:
+        route = await hooks_repo.route_by_path(connection, path)
+        if route is None:
+            return None
+        tenant_id, workflow_id, number, node_id = route
+        graph = await graphs.graph(connection, tenant_id, workflow_id, number)
+        if graph is None:
+            return None
+        return hook_on(VersionRef(tenant_id, workflow_id, number), graph, path, node_id)
+
+    hook = await on_live_connection(reads, lookup)
     if hook is None:
         raise no_hook(path)
     return hook

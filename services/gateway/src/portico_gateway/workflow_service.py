@@ -33,7 +33,6 @@ from portico_gateway.schemas import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
     ExportSource,
-    RunAccepted,
     RunRequest,
     VersionDetail,
     VersionSummary,
@@ -301,42 +300,25 @@ def _runnable(version: WorkflowVersion) -> WorkflowGraph:
         ) from exc
 
 
-async def prepare_run(
-    db: AsyncSession, principal: Principal, workflow_id: str, request: RunRequest
+def run_command(
+    principal: Principal,
+    workflow_id: str,
+    number: int,
+    graph: WorkflowGraph,
+    request: RunRequest,
+    *,
+    execution_id: str | None = None,
+    trigger_node_id: str | None = None,
 ) -> StartExecution:
-    """The start command for a manual run: a snapshot of the chosen version travels with it."""
-    workflow = await _workflow(db, principal, workflow_id)
-    number = request.version or workflow.latest_version
-    graph = _runnable(await _version(db, principal, workflow, number))
+    """The start command for a manual run: a snapshot of the chosen version travels with it.
+    A repeated request (idempotency key) passes the first one's execution id and trigger."""
     return StartExecution(
         tenant_id=principal.tenant_id,
-        execution_id=str(uuid.uuid4()),
-        workflow_id=workflow.id,
+        execution_id=execution_id or str(uuid.uuid4()),
+        workflow_id=workflow_id,
         workflow_version=number,
         graph=graph,
-        trigger_node_id=_trigger(graph, request.trigger_node_id, number),
-        payload=request.payload,
-        mode="manual",
-    )
-
-
-async def prepare_repeat(
-    db: AsyncSession, principal: Principal, first: RunAccepted, request: RunRequest
-) -> StartExecution:
-    """The start command of a run already accepted (same execution id, version and trigger),
-    to send again for a repeated request; versions are immutable, so it is the same command."""
-    version = await repo.get_version(
-        db, principal.tenant_id, first.workflow_id, first.workflow_version
-    )
-    if version is None:
-        raise NotFoundError(f"workflow {first.workflow_id} version {first.workflow_version}")
-    return StartExecution(
-        tenant_id=principal.tenant_id,
-        execution_id=first.execution_id,
-        workflow_id=first.workflow_id,
-        workflow_version=first.workflow_version,
-        graph=_runnable(version),
-        trigger_node_id=first.trigger_node_id,
+        trigger_node_id=trigger_node_id or _trigger(graph, request.trigger_node_id, number),
         payload=request.payload,
         mode="manual",
     )

@@ -32,14 +32,14 @@ from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from starlette.websockets import WebSocketDisconnect
 
-from portico_gateway import service
 from portico_gateway import workflow_service as workflows
 from portico_gateway.db_failures import database_unreachable
 from portico_gateway.dependencies import (
     GatewayState,
-    authenticate,
     client_address,
-    gateway_state,
+    credential_of,
+    identify,
+    state_of,
 )
 from portico_gateway.errors import (
     DatabaseUnavailableError,
@@ -48,6 +48,7 @@ from portico_gateway.errors import (
     portico_error_response,
 )
 from portico_gateway.json_safety import ID_PATTERN
+from portico_gateway.principals import Credential
 from portico_gateway.rate_limits import Rule
 from portico_gateway.service import Principal
 from portico_gateway.ws_subscriptions import (
@@ -129,13 +130,17 @@ class WsConnection:
         self.tenant_id = principal.tenant_id
         self.hub = state.hub
         self.orchestrator = state.orchestrator
-        self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        # Frames encoded as JSON text; None closes the socket.
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._overflowed = False
         self._subs: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     # --- what subscriptions call ---
 
     def send(self, frame: dict[str, Any]) -> None:
+        self.send_text(json.dumps(frame))
+
+    def send_text(self, frame: str) -> None:
         if self._overflowed:
             return
         if self._outbox.qsize() >= OUTBOX_LIMIT:
@@ -143,7 +148,7 @@ class WsConnection:
             return
         self._outbox.put_nowait(frame)
 
-    def send_progress(self, frame: dict[str, Any]) -> None:
+    def send_progress(self, frame: str) -> None:
         if not self._overflowed and self._outbox.qsize() < PROGRESS_BACKLOG:
             self._outbox.put_nowait(frame)
 
@@ -179,7 +184,7 @@ class WsConnection:
                     CLOSE_TOO_SLOW, "too many undelivered events; reconnect and resubscribe"
                 )
                 return
-            await self.websocket.send_text(json.dumps(frame))
+            await self.websocket.send_text(frame)
 
     async def _receive_loop(self) -> None:
         try:
@@ -288,14 +293,14 @@ async def _authenticate(websocket: WebSocket, state: GatewayState) -> tuple[Prin
     authorization = websocket.headers.get("authorization")
     query_key = websocket.query_params.get(QUERY_API_KEY)
     cookie = websocket.cookies.get(state.settings.session_cookie_name)
-    async with state.sessions() as db:
-        if authorization or not query_key:
-            principal = await authenticate(db, authorization, cookie)
-        else:
-            principal = await service.principal_from_api_key(db, query_key)
-        await db.commit()
-    if principal is None:
+    if authorization or not query_key:
+        credential = credential_of(authorization, cookie)
+    else:
+        credential = Credential("api_key", query_key)
+    caller = await identify(state, credential)
+    if caller is None:
         return None, CLOSE_UNAUTHENTICATED
+    principal = caller.principal
     by_cookie = not authorization and not query_key
     if by_cookie and not _origin_allowed(websocket, state):
         return None, CLOSE_FORBIDDEN_ORIGIN
@@ -330,7 +335,7 @@ async def _admit(websocket: WebSocket, state: GatewayState) -> tuple[Principal |
 
 @router.websocket("/api/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
-    state = gateway_state(websocket)
+    state = state_of(websocket)
     admitted = await _admit(websocket, state)
     if admitted is None:
         return

@@ -7,8 +7,9 @@ execution gets a `Sequencer`: an event that skips ahead is parked while a short 
 lets the missing ones arrive, and after that EventsSince fetches them from the orchestrator.
 
 Start-up follows "listen first, then look": the subscription registers with the hub (live
-events queue in the inbox), then takes the snapshot or replay, then drains the inbox dropping
-whatever the snapshot already covered.
+events queue in the inbox) and waits until the status queue is bound to what it watches,
+then takes the snapshot or replay, then drains the inbox dropping whatever the snapshot
+already covered.
 
 Node progress (`NodeProgress`, an AI node's text as it streams) skips all of this: it has no
 seq, is sent as it comes once the snapshot is out, and may be dropped (see WsConnection).
@@ -22,10 +23,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from portico_contracts.messages import NodeProgress, StatusEvent
+from portico_contracts.messages import NodeProgress
 from portico_contracts.queries import ListExecutions
 from portico_gateway.errors import PorticoError
-from portico_gateway.hub import StatusHub
+from portico_gateway.hub import LiveEvent, StatusHub
 from portico_gateway.orchestrator_client import OrchestratorClient
 
 logger = logging.getLogger("portico.gateway.ws")
@@ -47,7 +48,10 @@ class Connection(Protocol):
 
     def send(self, frame: dict[str, Any]) -> None: ...
 
-    def send_progress(self, frame: dict[str, Any]) -> None: ...
+    def send_text(self, frame: str) -> None:
+        """A frame already encoded as JSON (an event's, shared by every subscriber)."""
+
+    def send_progress(self, frame: str) -> None: ...
 
     def overflow(self) -> None: ...
 
@@ -58,12 +62,8 @@ class ResyncFailedError(PorticoError):
     code = "resync_failed"
 
 
-def event_frame(event: StatusEvent) -> dict[str, Any]:
-    return {"type": "event", "event": event.model_dump(mode="json")}
-
-
-def progress_frame(progress: NodeProgress) -> dict[str, Any]:
-    return {"type": "progress", "progress": progress.model_dump(mode="json")}
+def progress_frame(progress: NodeProgress) -> str:
+    return f'{{"type":"progress","progress":{progress.model_dump_json()}}}'
 
 
 def error_frame(code: str, message: str, target: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -79,23 +79,24 @@ class Sequencer:
     """Delivers one execution's events once each, in seq order, starting after `last_seq`."""
 
     def __init__(
-        self, execution_id: str, last_seq: int, deliver: Callable[[StatusEvent], None]
+        self, execution_id: str, last_seq: int, deliver: Callable[[LiveEvent], None]
     ) -> None:
         self.execution_id = execution_id
         self.last_seq = last_seq
         self.deliver = deliver
-        self.pending: dict[int, StatusEvent] = {}
+        self.pending: dict[int, LiveEvent] = {}
         self.failures = 0
         self.finished = False
 
-    def accept(self, event: StatusEvent) -> None:
-        if event.seq <= self.last_seq:
+    def accept(self, live: LiveEvent) -> None:
+        seq = live.event.seq
+        if seq <= self.last_seq:
             return  # a duplicate, or already covered by the snapshot
-        self.pending[event.seq] = event
+        self.pending[seq] = live
         while (ready := self.pending.pop(self.last_seq + 1, None)) is not None:
             self.deliver(ready)
-            self.last_seq = ready.seq
-            self.finished = self.finished or ready.type in TERMINAL_EVENTS
+            self.last_seq = ready.event.seq
+            self.finished = self.finished or ready.event.type in TERMINAL_EVENTS
 
     async def catch_up(
         self, orchestrator: OrchestratorClient, tenant_id: str, *, strict: bool = False
@@ -107,7 +108,7 @@ class Sequencer:
                 before = self.last_seq
                 page = await orchestrator.events_since(tenant_id, self.execution_id, before)
                 for event in page.events:
-                    self.accept(event)
+                    self.accept(LiveEvent(event))
                 # Stop when caught up, or when a page brought nothing new (never spin).
                 if self.last_seq >= page.last_seq or self.last_seq == before:
                     break
@@ -130,7 +131,7 @@ class _Subscription:
     def __init__(self, conn: Connection, target_id: str) -> None:
         self.conn = conn
         self.target_id = target_id
-        self.inbox: asyncio.Queue[StatusEvent | None] = asyncio.Queue()
+        self.inbox: asyncio.Queue[LiveEvent | None] = asyncio.Queue()
         # Progress waits for the snapshot: a chunk sent before it would come out of nowhere.
         self.live = False
 
@@ -138,7 +139,7 @@ class _Subscription:
     def tenant_id(self) -> str:
         return self.conn.tenant_id
 
-    def offer(self, event: StatusEvent) -> None:
+    def offer(self, event: LiveEvent) -> None:
         if self.inbox.qsize() >= INBOX_LIMIT:
             self.conn.overflow()
             return
@@ -155,12 +156,13 @@ class _Subscription:
         # None in the inbox means "ask the orchestrator what I may have missed".
         self.inbox.put_nowait(None)
 
-    def deliver(self, event: StatusEvent) -> None:
-        self.conn.send(event_frame(event))
+    def deliver(self, live: LiveEvent) -> None:
+        self.conn.send_text(live.frame)
 
     async def run(self) -> None:
-        self._register()
+        bound = self._register()  # registered before the first await: always unregistered
         try:
+            await bound
             await self._start()
             self.live = True
             await self._pump()
@@ -195,7 +197,7 @@ class _Subscription:
                 self._route(event)
             self._tidy()
 
-    def _register(self) -> None:
+    def _register(self) -> asyncio.Future[None]:
         raise NotImplementedError
 
     def _unregister(self) -> None:
@@ -207,7 +209,7 @@ class _Subscription:
     def _sequencers(self) -> list[Sequencer]:
         raise NotImplementedError
 
-    def _route(self, event: StatusEvent) -> None:
+    def _route(self, event: LiveEvent) -> None:
         raise NotImplementedError
 
     def _tidy(self) -> None:
@@ -224,11 +226,11 @@ class ExecutionSubscription(_Subscription):
         self.after_seq = after_seq
         self.sequencer = Sequencer(execution_id, after_seq or 0, self.deliver)
 
-    def _register(self) -> None:
-        self.conn.hub.add_execution(self.target_id, self)
+    def _register(self) -> asyncio.Future[None]:
+        return self.conn.hub.watch_execution(self.target_id, self)
 
     def _unregister(self) -> None:
-        self.conn.hub.remove_execution(self.target_id, self)
+        self.conn.hub.unwatch_execution(self.target_id, self)
 
     async def _start(self) -> None:
         orchestrator = self.conn.orchestrator
@@ -243,7 +245,7 @@ class ExecutionSubscription(_Subscription):
     def _sequencers(self) -> list[Sequencer]:
         return [self.sequencer]
 
-    def _route(self, event: StatusEvent) -> None:
+    def _route(self, event: LiveEvent) -> None:
         self.sequencer.accept(event)
 
 
@@ -264,19 +266,19 @@ class WorkflowSubscription(_Subscription):
         # Where finished (or snapshotted) executions stand, so late duplicates are dropped.
         self.known: OrderedDict[str, int] = OrderedDict()
 
-    def deliver(self, event: StatusEvent) -> None:
-        if not self.conn.follows_execution(event.execution_id):
-            super().deliver(event)
+    def deliver(self, live: LiveEvent) -> None:
+        if not self.conn.follows_execution(live.event.execution_id):
+            super().deliver(live)
 
     def wants_progress(self, progress: NodeProgress) -> bool:
         # Like events: the socket's own subscription to that execution sends it.
         return not self.conn.follows_execution(progress.execution_id)
 
-    def _register(self) -> None:
-        self.conn.hub.add_workflow(self.target_id, self)
+    def _register(self) -> asyncio.Future[None]:
+        return self.conn.hub.watch_workflow(self.target_id, self)
 
     def _unregister(self) -> None:
-        self.conn.hub.remove_workflow(self.target_id, self)
+        self.conn.hub.unwatch_workflow(self.target_id, self)
 
     async def _start(self) -> None:
         query = ListExecutions(
@@ -293,13 +295,14 @@ class WorkflowSubscription(_Subscription):
     def _sequencers(self) -> list[Sequencer]:
         return list(self.sequencers.values())
 
-    def _route(self, event: StatusEvent) -> None:
-        sequencer = self.sequencers.get(event.execution_id)
+    def _route(self, event: LiveEvent) -> None:
+        execution_id = event.event.execution_id
+        sequencer = self.sequencers.get(execution_id)
         if sequencer is None:
             # An execution not seen before starts at seq 1, even if a later event came first.
-            start = self.known.pop(event.execution_id, 0)
-            sequencer = Sequencer(event.execution_id, start, self.deliver)
-            self.sequencers[event.execution_id] = sequencer
+            start = self.known.pop(execution_id, 0)
+            sequencer = Sequencer(execution_id, start, self.deliver)
+            self.sequencers[execution_id] = sequencer
         sequencer.accept(event)
 
     def _tidy(self) -> None:

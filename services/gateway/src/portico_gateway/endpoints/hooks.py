@@ -52,11 +52,10 @@ async def test_webhook(path: HookPath, request: Request, db: DB, state: State) -
     return _accepted(command.execution_id)
 
 
-async def live_webhook(path: HookPath, request: Request, db: DB, state: State) -> Response:
+async def live_webhook(path: HookPath, request: Request, state: State) -> Response:
     """Start an execution of the active workflow owning this path. `respond: ack` answers
     202 at once; `respond: wait` answers with a node's output once the execution ends."""
-    hook = await webhooks.live_hook(db, path)
-    await db.commit()
+    hook = await webhooks.live_hook(state.reads, state.graphs, path)
     webhooks.check_method(hook.config, request.method)
     await state.rate_limits.hit(Rule.WEBHOOK, hook.version.tenant_id)
     raw = await webhooks.read_body(request, state.settings.webhook_max_body_bytes)

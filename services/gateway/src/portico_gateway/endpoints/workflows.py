@@ -15,6 +15,7 @@ from portico_gateway.dependencies import (
     CredentialTypes,
     CurrentPrincipal,
     IdempotencyKeyHeader,
+    RunCaller,
     State,
 )
 from portico_gateway.errors import InvalidRequestError
@@ -214,8 +215,7 @@ async def export_workflow(
 )
 async def run_workflow(
     workflow_id: WorkflowId,
-    db: DB,
-    principal: CurrentPrincipal,
+    caller: RunCaller,
     state: State,
     body: RunRequest | None = None,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -226,11 +226,12 @@ async def run_workflow(
     at once; if the orchestrator is slow or down, the start command stays queued durably and
     the answer is still 202.
     """
-    await state.rate_limits.hit(Rule.RUN, principal.tenant_id)
+    await state.rate_limits.hit(Rule.RUN, caller.principal.tenant_id)
     return await runs.start_run(
-        db,
+        state.reads,
+        state.graphs,
         state.orchestrator,
-        principal,
+        caller,
         workflow_id,
         body or RunRequest(),
         idempotency_key,
