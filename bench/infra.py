@@ -55,8 +55,9 @@ async def _admin_sql(sql: str) -> None:
 
 
 @contextmanager
-def isolated_infra(prefix: str = "portico_test") -> Iterator[Infra]:
-    """A fresh database and vhost on the local servers, migrated; both dropped afterwards."""
+def isolated_infra(prefix: str = "portico_test", migrate: bool = True) -> Iterator[Infra]:
+    """A fresh database and vhost on the local servers, migrated unless `migrate` is false
+    (`portico up` migrates by itself); both dropped afterwards."""
     from portico.migrate import upgrade_all
 
     run_id = f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -69,7 +70,8 @@ def isolated_infra(prefix: str = "portico_test") -> Iterator[Infra]:
             amqp_url=f"{LOCAL_AMQP_ROOT}{run_id}",
             run_id=run_id,
         )
-        upgrade_all(infra.database_url)
+        if migrate:
+            upgrade_all(infra.database_url)
         yield infra
     finally:
         subprocess.run(
@@ -79,6 +81,31 @@ def isolated_infra(prefix: str = "portico_test") -> Iterator[Infra]:
             timeout=60,
         )
         asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{run_id}" WITH (FORCE)'))
+
+
+def queue_consumers(vhost: str, queue: str) -> int:
+    """How many consumers `queue` of `vhost` has now (0 if it does not exist yet)."""
+    listed = subprocess.run(
+        [
+            "rabbitmqctl",
+            "-q",
+            "list_queues",
+            "-p",
+            vhost,
+            "--no-table-headers",
+            "name",
+            "consumers",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    for line in listed.stdout.splitlines():
+        name, _, count = line.rpartition("\t")
+        if name == queue:
+            return int(count)
+    return 0
 
 
 def free_port() -> int:

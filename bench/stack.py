@@ -1,6 +1,8 @@
 """Portico as an operator runs it: `portico up` migrates, starts every service as a process and
-restarts any that dies. More executor replicas run each under the same supervisor
-(`bench.supervise`), since `portico up` starts one of each service.
+restarts any that dies. More replicas (executors, orchestrators) run each under a supervisor
+of their own — Portico's (`portico.supervisor`) — since `portico up` starts one of each service.
+
+The services come from a `SourceTree`: this checkout, or another commit's files (bench.tree).
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,8 +18,17 @@ from pathlib import Path
 import httpx
 
 from bench.infra import free_port
+from bench.tree import CURRENT, SourceTree
 
-_REPO = Path(__file__).resolve().parent.parent
+SERVICES = ("gateway", "orchestrator", "executors", "credentials")
+# One more replica of the services named in argv, under Portico's own supervisor (restarted
+# whenever it dies). Inline rather than a module of bench/, so a baseline tree needs none.
+_SUPERVISE = (
+    "import asyncio, sys\n"
+    "from portico.settings import LauncherSettings\n"
+    "from portico.supervisor import run_all\n"
+    "sys.exit(asyncio.run(run_all(LauncherSettings(), sys.argv[1:])))\n"
+)
 
 
 def wait_ready(base_url: str, check_alive: Callable[[], None], timeout_s: float = 60.0) -> None:
@@ -42,6 +52,8 @@ class Stack:
     env: dict[str, str]
     log_dir: Path
     executor_replicas: int = 1
+    orchestrator_replicas: int = 1
+    tree: SourceTree = CURRENT
     port: int = field(default_factory=free_port)
     supervisors: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -51,24 +63,33 @@ class Stack:
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._launch("up.log", "portico.cli", "up")
-        for replica in range(2, self.executor_replicas + 1):
-            self._launch(f"executors-{replica}.log", "bench.supervise", "executors")
+        self._launch("up.log", "-m", "portico.cli", "up")
+        for _ in range(2, self.executor_replicas + 1):
+            self.add_replica("executors")
+        for _ in range(2, self.orchestrator_replicas + 1):
+            self.add_replica("orchestrator")
         wait_ready(self.base_url, self._check_alive, timeout_s=90)
 
-    def _launch(self, log_name: str, module: str, *args: str) -> None:
+    def add_replica(self, service: str, env: dict[str, str] | None = None) -> None:
+        """Start one more process of `service`; it is ready once it consumes (see the caller)."""
+        count = len(self.supervisors)
+        self._launch(f"{service}-{count}.log", "-c", _SUPERVISE, service, env=env)
+
+    def _launch(self, log_name: str, *args: str, env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
+            **self.tree.env(),
             **self.env,
+            **(env or {}),
             "PORTICO_HOST": "127.0.0.1",
             "PORTICO_PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
         }
         self.supervisors.append(
             subprocess.Popen(
-                [sys.executable, "-m", module, *args],
+                [self.tree.python, *args],
                 env=env,
-                cwd=_REPO,
+                cwd=self.tree.root,
                 stdout=(self.log_dir / log_name).open("ab"),
                 stderr=subprocess.STDOUT,
             )
@@ -93,6 +114,9 @@ class Stack:
             )
             found += [int(pid) for pid in listed.stdout.split()]
         return found
+
+    def service_pids(self) -> dict[str, list[int]]:
+        return {service: self.pids(service) for service in SERVICES}
 
     def kill(self, pid: int) -> None:
         """kill -9: no shutdown hook runs, exactly like a crash; the supervisor restarts it."""
