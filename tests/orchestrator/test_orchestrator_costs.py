@@ -1,7 +1,8 @@
 """What the hot path costs, counted: SQL statements, commits and confirmed publishes per
 execution and per chain hop, and the start reply's place (after commit, before confirms).
 
-The replica here runs alone in the vhost with its background loops (relay, timers, cron,
+The replica here runs alone in a vhost of its own (another suite's orchestrator, still running
+on the shared vhost, would take its commands) with its background loops (relay, timers, cron,
 watchdog, outbox cleanup) slowed to a crawl, so every statement its pool sees in a window
 belongs to the messages the test sent.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from portico_contracts.topology import COMMANDS_EXCHANGE, EXECUTION_START
 from portico_orchestrator import db
 from portico_orchestrator.app import Orchestrator
 from portico_orchestrator.step import OutboxMessage
+from tests.harness.vhosts import private_vhost
 from tests.orchestrator.conftest import Running, orchestrator_settings
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, published_seqs
 
@@ -113,7 +115,22 @@ def statement_log() -> StatementLog:
 
 
 @pytest.fixture(scope="module")
-async def orchestrator(infra: Any, statement_log: StatementLog) -> AsyncIterator[Running]:
+def amqp_url(infra: Any) -> Iterator[str]:
+    with private_vhost(infra, "costs", required=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
+    """Overrides the package's: on this module's own vhost."""
+    connected = Bus(amqp_url)
+    await connected.open()
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture(scope="module")
+async def orchestrator(amqp_url: str, statement_log: StatementLog) -> AsyncIterator[Running]:
     """Overrides the package's: a replica whose pool reports every statement."""
     original = db._init_connection
 
@@ -124,7 +141,7 @@ async def orchestrator(infra: Any, statement_log: StatementLog) -> AsyncIterator
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(db, "_init_connection", logging_init)
         running = Running()
-        running.instance = Orchestrator(orchestrator_settings(**_QUIET))
+        running.instance = Orchestrator(orchestrator_settings(amqp_url=amqp_url, **_QUIET))
         await running.instance.start()
     yield running
     await running.instance.stop()
