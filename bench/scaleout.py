@@ -114,6 +114,9 @@ def _orchestrators(tree_stack: Deployment, options: Options, outcome: Outcome) -
     return [seen_one, seen_two]
 
 
+_SMALL_POOLS = {"PORTICO_DB_POOL_SIZE": "4", "PORTICO_DB_MAX_OVERFLOW": "4"}
+
+
 def scaleout(main: Deployment, options: Options) -> Outcome:
     outcome = Outcome(
         "scaleout",
@@ -122,9 +125,11 @@ def scaleout(main: Deployment, options: Options) -> Outcome:
     )
     tree = main.stack.tree
     prefetch = {"PORTICO_EXECUTOR_PREFETCH": str(options.scale_prefetch)}
-    with running_stack(tree, prefetch) as deployment:
+    with running_stack(tree, {**prefetch, **_SMALL_POOLS}) as deployment:
         seen = _executors(deployment, options, outcome)
-    with running_stack(tree) as deployment:
+    # Smaller pools: two replicas beside the stacks the bench already runs (two of them under
+    # `compare`) would otherwise pass PostgreSQL's default 100 connections.
+    with running_stack(tree, _SMALL_POOLS) as deployment:
         seen += _orchestrators(deployment, options, outcome)
     twice = sum(received.twice for received in seen)
     outcome.add("processed_twice", "requests processed twice (all phases)", twice)
