@@ -7,13 +7,12 @@ key and every caller has checked that the workflow is that tenant's before askin
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from pydantic import ValidationError
 from sqlalchemy import Text, bindparam, cast, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from portico_contracts.graph import WorkflowGraph
+from portico_contracts.lru import BoundedLru
 from portico_gateway.errors import InvalidRequestError
 from portico_gateway.models import WorkflowVersion
 
@@ -38,26 +37,7 @@ def runnable(stored: str | bytes, number: int) -> WorkflowGraph:
         ) from exc
 
 
-class GraphCache:
-    def __init__(self, entries: int) -> None:
-        self.entries = entries
-        self._graphs: OrderedDict[GraphKey, WorkflowGraph] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._graphs)
-
-    def get(self, key: GraphKey) -> WorkflowGraph | None:
-        graph = self._graphs.get(key)
-        if graph is not None:
-            self._graphs.move_to_end(key)
-        return graph
-
-    def put(self, key: GraphKey, graph: WorkflowGraph) -> None:
-        self._graphs[key] = graph
-        self._graphs.move_to_end(key)
-        while len(self._graphs) > self.entries:
-            self._graphs.popitem(last=False)
-
+class GraphCache(BoundedLru[GraphKey, WorkflowGraph]):
     async def graph(
         self, connection: AsyncConnection, tenant_id: str, workflow_id: str, number: int
     ) -> WorkflowGraph | None:

@@ -8,11 +8,11 @@ find the version here instead of validating and indexing the graph again.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from portico_contracts.graph import WorkflowGraph
+from portico_contracts.lru import BoundedLru
 from portico_orchestrator.readiness import GraphIndex
 from portico_orchestrator.step import jsonb_safe
 
@@ -41,7 +41,7 @@ class CachedGraph:
         return bool(self._stored == stored)
 
 
-class GraphCache:
+class GraphCache(BoundedLru[VersionKey, CachedGraph]):
     """Least recently used graph versions, so a start or a step never rebuilds a `GraphIndex`.
 
     A saved version never changes, but a command carries its own snapshot and nothing forces
@@ -49,38 +49,18 @@ class GraphCache:
     so a hit counts only when the graph equals the cached one; else it replaces it.
     """
 
-    def __init__(self, max_versions: int) -> None:
-        self._max = max_versions
-        self._items: OrderedDict[VersionKey, CachedGraph] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
     def for_command(self, key: VersionKey, graph: WorkflowGraph) -> CachedGraph:
         """The cached version equal to `graph`, else one built from it (raises
         `InvalidGraphError` when the graph cannot run)."""
-        entry = self._get(key)
+        entry = self.get(key)
         if entry is not None and entry.index.graph == graph:
             return entry
-        return self._put(key, CachedGraph(GraphIndex(graph)))
+        return self.put(key, CachedGraph(GraphIndex(graph)))
 
     def for_stored(self, key: VersionKey, stored: Any) -> GraphIndex:
         """The index of an execution's stored graph (as read from jsonb)."""
-        entry = self._get(key)
+        entry = self.get(key)
         if entry is not None and entry.matches_stored(stored):
             return entry.index
         graph = WorkflowGraph.model_validate(stored)
-        return self._put(key, CachedGraph(GraphIndex(graph), _stored=stored)).index
-
-    def _get(self, key: VersionKey) -> CachedGraph | None:
-        entry = self._items.get(key)
-        if entry is not None:
-            self._items.move_to_end(key)
-        return entry
-
-    def _put(self, key: VersionKey, entry: CachedGraph) -> CachedGraph:
-        self._items[key] = entry
-        self._items.move_to_end(key)
-        while len(self._items) > self._max:
-            self._items.popitem(last=False)
-        return entry
+        return self.put(key, CachedGraph(GraphIndex(graph), _stored=stored)).index
