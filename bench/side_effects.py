@@ -78,6 +78,9 @@ class SideEffectServer(ThreadingHTTPServer):
     """Serves on 127.0.0.1 from a thread of its own, so a busy test loop never delays it."""
 
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a burst of new connections from the executors
+    # overflows it and the kernel breaks some of them, which no real API server would do.
+    request_queue_size = 1024
 
     def __init__(self, latency_s: float = 0.05) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

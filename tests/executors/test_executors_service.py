@@ -3,7 +3,10 @@ error mapping, timing and result fields."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import struct
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -207,6 +210,23 @@ async def test_connection_refused_is_retryable(service: ExecutorService) -> None
     result = await run_http(service, url="http://127.0.0.1:9/")  # allowed, nothing listens
     assert result.error is not None
     assert (result.error.type, result.error.retryable) == ("HttpConnectionError", True)
+
+
+async def test_broken_connection_is_named_in_words(service: ExecutorService) -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()  # the request arrived: reset the connection, answer nothing
+        linger_off = struct.pack("ii", 1, 0)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger_off)
+        writer.transport.abort()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        result = await run_http(service, url=f"http://127.0.0.1:{port}/")
+    assert result.error is not None
+    assert (result.error.type, result.error.retryable) == ("HttpConnectionError", True)
+    assert not result.error.message.endswith(": ")  # httpx gives some errors no words
+    assert "127.0.0.1" in result.error.message
 
 
 @pytest.mark.parametrize("declared", [True, False])

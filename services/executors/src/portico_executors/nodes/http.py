@@ -144,7 +144,7 @@ async def send(
         raise NodeRunError(f"invalid request: {exc}", type="HttpInvalidRequest") from exc
     except httpx.TransportError as exc:
         raise NodeRunError(
-            f"HTTP request to {host} failed: {exc or type(exc).__name__}",
+            f"HTTP request to {host} failed: {str(exc) or _unnamed(exc)}",
             type="HttpConnectionError",
             retryable=True,
         ) from exc
@@ -152,6 +152,20 @@ async def send(
         raise NodeRunError(
             f"invalid response from {host}: {exc}", type="HttpInvalidResponse"
         ) from exc
+
+
+def _unnamed(exc: httpx.TransportError) -> str:
+    """httpx leaves some errors without words (a connection the peer broke): name the kind."""
+    kinds = {
+        httpx.ReadError: "the connection broke while reading the response",
+        httpx.WriteError: "the connection broke while sending the request",
+        httpx.ConnectError: "could not connect",
+        httpx.RemoteProtocolError: "the server broke the HTTP protocol",
+    }
+    for kind, words in kinds.items():
+        if isinstance(exc, kind):
+            return words
+    return type(exc).__name__
 
 
 def decode_text(response: httpx.Response, raw: bytes) -> str:
