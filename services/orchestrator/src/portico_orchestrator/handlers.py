@@ -50,6 +50,8 @@ from portico_contracts.topology import (
     RESULTS_QUEUE,
 )
 from portico_orchestrator import db, dead_letters, retrying, schedules, views
+from portico_orchestrator.fan_in import FanIn
+from portico_orchestrator.service import ArrivedResult
 from portico_orchestrator.unit_of_work import Deps
 
 logger = logging.getLogger("portico.orchestrator.handlers")
@@ -127,6 +129,7 @@ async def refuse(deps: Deps, message: RabbitMessage, reason: str) -> RpcReply:
 
 def register(deps: Deps) -> None:
     broker = deps.broker
+    fan_in = FanIn(deps)  # results of one execution that arrive together share a commit
 
     @broker.subscriber(COMMAND_START_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
     async def start_execution(message: RabbitMessage) -> RpcReply | None:
@@ -156,12 +159,8 @@ def register(deps: Deps) -> None:
     @broker.subscriber(RESULTS_QUEUE, RESULTS_EXCHANGE, decoder=undecoded)
     async def node_result(message: RabbitMessage) -> None:
         result = NodeResult.model_validate_json(message.body)
-        size, trace = len(message.body), trace_of(message)
         async with requeue_or_park(message):
-            effects = await deps.transaction(
-                lambda conn: deps.service.apply_result(conn, result, size, trace)
-            )
-        await deps.after_commit(effects)
+            await fan_in.apply(ArrivedResult(result, len(message.body), trace_of(message)))
 
     @broker.subscriber(COMMAND_CANCEL_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
     async def cancel_execution(message: RabbitMessage) -> None:

@@ -8,7 +8,8 @@ wake for). Duplicate and late messages change nothing, so redelivery is always s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,17 @@ from portico_orchestrator.step import Effects, ExecutionRow, Step
 from portico_orchestrator.transitions import Limits, ReusedRun, Transitions, failed_result
 from portico_orchestrator.usage import spent_by
 
-__all__ = ["ExecutionService", "Limits", "ReusedRun"]
+__all__ = ["ArrivedResult", "ExecutionService", "Limits", "ReusedRun"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivedResult:
+    """A node result as it came off the broker: `size` (its bytes) bounds the output cache,
+    `trace` (W3C trace context) goes along on the messages it causes."""
+
+    result: NodeResult
+    size: int = 0
+    trace: dict[str, str] | None = None
 
 
 class ExecutionService(Transitions):
@@ -128,38 +139,39 @@ class ExecutionService(Transitions):
         await self._begin(conn, step, payload, 0, {})
         return await self._save(conn, step)
 
-    async def apply_result(
-        self,
-        conn: Connection,
-        result: NodeResult,
-        size: int = 0,
-        trace: dict[str, str] | None = None,
-    ) -> Effects:
-        """Record one attempt's outcome; `size` (the message's bytes) bounds the output cache,
-        `trace` (W3C trace context) goes along on the messages it causes."""
-        loaded = await self._load(conn, result.execution_id)
-        if loaded is None or loaded[0].tenant_id != result.tenant_id:
-            raise PermanentMessageError(f"unknown execution {result.execution_id}")
-        row, entry = loaded
-        state = row.states.get(result.node_id)
-        if state is None:
-            raise PermanentMessageError(f"execution {row.id} has no node '{result.node_id}'")
-        if row.status in TERMINAL_EXECUTION_STATUSES:
-            return Effects()
-        if state.status != "running" or state.attempt != result.attempt or state.suspended:
-            return Effects()  # a duplicate, or the answer to an attempt that is over
-        spent = spent_by(result)
-        if spent is not None:
-            await repository.add_spent(conn, row.id, spent)
-        result = _began_at_first_dispatch(result, state)
-        step = self._step(row, entry.index, cached=entry.outputs, trace=trace)
-        if result.status == "succeeded":
-            await self._succeed(conn, step, result, size)
-        elif result.status == "suspended":
-            self._suspend(step, result, state)
-        else:
-            await self._fail(conn, step, result, size)
-        return await self._save(conn, step)
+    async def apply_results(self, conn: Connection, arrived: Sequence[ArrivedResult]) -> Effects:
+        """Record the outcomes of several attempts of one execution, in arrival order, as one
+        step: the branches of a fan-in that finish together share one save. Each result is
+        checked as if it came alone; duplicates and answers to attempts that are over change
+        nothing. A result naming another execution or tenant, or no such node, refuses all."""
+        loaded = await self._load(conn, arrived[0].result.execution_id)
+        step: Step | None = None
+        for item in arrived:
+            result = item.result
+            if loaded is None or loaded[0].tenant_id != result.tenant_id:
+                raise PermanentMessageError(f"unknown execution {result.execution_id}")
+            row, entry = loaded
+            if row.id != result.execution_id:
+                raise PermanentMessageError(f"result of {result.execution_id} sent with {row.id}")
+            state = row.states.get(result.node_id)
+            if state is None:
+                raise PermanentMessageError(f"execution {row.id} has no node '{result.node_id}'")
+            if row.status in TERMINAL_EXECUTION_STATUSES or not _answers(state, result):
+                continue  # a duplicate, or the answer to an attempt that is over
+            spent = spent_by(result)
+            if spent is not None:
+                await repository.add_spent(conn, row.id, spent)
+            result = _began_at_first_dispatch(result, state)
+            if step is None:
+                step = self._step(row, entry.index, cached=entry.outputs)
+            step.trace = item.trace  # what this result causes carries its trace
+            if result.status == "succeeded":
+                await self._succeed(conn, step, result, item.size)
+            elif result.status == "suspended":
+                self._suspend(step, result, state)
+            else:
+                await self._fail(conn, step, result, item.size)
+        return Effects() if step is None else await self._save(conn, step)
 
     async def fire_timer(
         self,
@@ -297,6 +309,11 @@ class ExecutionService(Transitions):
             row.update(step.node_updates.get(node.id, {}))
             rows.append(row)
         return rows
+
+
+def _answers(state: NodeState, result: NodeResult) -> bool:
+    """Whether `result` reports the attempt now running (not one that is over or waiting)."""
+    return state.status == "running" and state.attempt == result.attempt and not state.suspended
 
 
 def _began_at_first_dispatch(result: NodeResult, state: NodeState) -> NodeResult:

@@ -1,0 +1,149 @@
+"""Fan-in group commit: results of one execution that arrive together are applied in one
+transaction; a bad one among them fails alone.
+
+The replica runs in a vhost of its own, so no other suite's orchestrator takes its results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from portico_contracts.messages import NodeResult
+from portico_contracts.topology import DEAD_LETTER_REASON_HEADER
+from portico_orchestrator import db
+from portico_orchestrator.app import Orchestrator
+from portico_orchestrator.service import ArrivedResult
+from portico_orchestrator.step import Effects
+from tests.harness.vhosts import private_vhost
+from tests.orchestrator.conftest import Running, orchestrator_settings
+from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, runs_by_node
+
+BRANCHES = 20
+
+
+class Batches:
+    """Wraps the replica's `apply_results`: the size of every batch, and a gate that holds
+    the first call until released (so the results behind it gather)."""
+
+    def __init__(self, instance: Orchestrator) -> None:
+        self.sizes: list[int] = []
+        self.gate = asyncio.Event()
+        self.entered = asyncio.Event()
+        service = instance.service
+        apply_results = service.apply_results
+
+        async def counted(conn: db.Connection, arrived: Sequence[ArrivedResult]) -> Effects:
+            self.sizes.append(len(arrived))
+            self.entered.set()
+            await self.gate.wait()
+            return await apply_results(conn, arrived)
+
+        service.apply_results = counted  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="module")
+def amqp_url(infra: Any) -> Iterator[str]:
+    with private_vhost(infra, "fanin", required=True) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def orchestrator(amqp_url: str) -> AsyncIterator[Running]:
+    """Overrides the package's: on this module's own vhost."""
+    running = Running()
+    running.instance = Orchestrator(orchestrator_settings(amqp_url=amqp_url))
+    await running.instance.start()
+    yield running
+    await running.instance.stop()
+
+
+@pytest.fixture(scope="module")
+async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
+    """Overrides the package's: on this module's own vhost."""
+    connected = Bus(amqp_url)
+    await connected.open()
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture
+def batches(orchestrator: Running) -> Iterator[Batches]:
+    instance = orchestrator.instance
+    original = instance.service.apply_results
+    counted = Batches(instance)
+    yield counted
+    counted.gate.set()
+    instance.service.apply_results = original  # type: ignore[method-assign]
+
+
+def fan_out_graph() -> Any:
+    branches = [f"b{i}" for i in range(BRANCHES)]
+    return make_graph(
+        [TRIGGER, *({"id": b} for b in branches), {"id": "join", "type": "merge"}],
+        [*(("t", b) for b in branches), *((b, "join") for b in branches)],
+    )
+
+
+async def test_results_arriving_together_share_one_transaction(bus: Bus, batches: Batches) -> None:
+    tenant = new_id("tenant")
+    command, _ = await bus.start(fan_out_graph(), tenant)
+    ready = await bus.ready_set(command.execution_id, BRANCHES)
+    answers = [bus.answer(one, output={"branch": one.node_id}) for one in ready.values()]
+    await asyncio.gather(*answers)
+    await batches.entered.wait()  # the first result is being applied, alone…
+    await asyncio.sleep(0.3)  # …while the other nineteen arrive and wait
+    batches.gate.set()
+
+    join = await bus.ready(command.execution_id)
+    assert join.node_id == "join"
+    assert set(join.inputs) == set(ready)  # every branch's output reached the merge
+    await bus.answer(join)
+    finished = await bus.finished(tenant, command.execution_id)
+    await bus.nothing_ready(command.execution_id, within=0.2)  # the merge went out once
+
+    assert finished["status"] == "succeeded"
+    runs = runs_by_node(finished)
+    assert all(runs[branch]["status"] == "succeeded" for branch in ready)
+    assert runs["b3"]["output"] == {"branch": "b3"}
+    # The first few, then all that gathered behind them in one transaction; then the merge.
+    first, gathered, *rest = batches.sizes
+    assert (first + gathered, rest) == (BRANCHES, [1])
+
+
+async def test_a_bad_result_in_a_batch_fails_alone(bus: Bus, batches: Batches) -> None:
+    tenant = new_id("tenant")
+    command, _ = await bus.start(fan_out_graph(), tenant)
+    ready = list((await bus.ready_set(command.execution_id, BRANCHES)).values())
+    await bus.answer(ready[0])
+    await batches.entered.wait()
+    # Names a node the execution does not have: it can never apply, and must not stop the
+    # good results that share its batch.
+    now = datetime.now(UTC)
+    bad = NodeResult(
+        tenant_id=tenant,
+        execution_id=command.execution_id,
+        node_id="nowhere",
+        attempt=1,
+        status="succeeded",
+        started_at=now,
+        finished_at=now,
+    )
+    await bus.send_result(bad)
+    for one in ready[1:]:
+        await bus.answer(one)
+    await asyncio.sleep(0.3)
+    batches.gate.set()
+
+    dead = await bus.dead_letters(bad.message_id)
+    assert "no node 'nowhere'" in str((dead.headers or {})[DEAD_LETTER_REASON_HEADER])
+    join = await bus.ready(command.execution_id)
+    await bus.answer(join)
+    assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
+    # Tried together, then one by one.
+    assert batches.sizes[:2] == [1, BRANCHES]
+    assert batches.sizes[2 : 2 + BRANCHES] == [1] * BRANCHES
