@@ -1,20 +1,21 @@
 """Each execution's events reach a client once, in seq order, without gaps.
 
-The first test drives the `Sequencer` directly with hand-made events; the others use the real
-orchestrator (EventsSince) and the real status exchange.
+The first tests drive the `Sequencer` and the hub directly with hand-made events; the others
+use the real orchestrator (EventsSince) and the real status exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from faststream.rabbit import RabbitBroker
 
-from portico_contracts.messages import StatusEvent
+from portico_contracts.messages import NodeProgress, StatusEvent, encode_status_events
 from portico_contracts.topology import STATUS_EXCHANGE, status_key
 from portico_gateway.broker import open_rpc_channel
 from portico_gateway.hub import LiveEvent, StatusHub
@@ -33,15 +34,26 @@ from tests.gateway.conftest import (
 )
 
 
-def _event(seq: int, kind: str = "node.succeeded") -> StatusEvent:
+def _event(
+    seq: int,
+    kind: str = "node.succeeded",
+    ids: tuple[str, str, str] = ("t", "w", "e"),  # tenant, workflow, execution
+) -> StatusEvent:
+    tenant_id, workflow_id, execution_id = ids
     return StatusEvent(
-        tenant_id="t",
-        execution_id="e",
-        workflow_id="w",
+        tenant_id=tenant_id,
+        execution_id=execution_id,
+        workflow_id=workflow_id,
         seq=seq,
         type=kind,  # type: ignore[arg-type]
         status="succeeded",
     )
+
+
+def _batch(*events: StatusEvent) -> bytes:
+    """The body the orchestrator publishes for one transaction's events."""
+    _, body = encode_status_events([(event, event.model_dump_json()) for event in events])
+    return body.encode()
 
 
 def test_sequencer_reorders_and_drops_duplicates() -> None:
@@ -65,12 +77,34 @@ class _Listener:
 
     def __init__(self) -> None:
         self.resyncs = 0
+        self.seqs: list[int] = []
 
     def offer(self, event: LiveEvent) -> None:
+        self.seqs.append(event.event.seq)
+
+    def offer_progress(self, progress: NodeProgress) -> None:
         pass
 
     def resync(self) -> None:
         self.resyncs += 1
+
+
+def test_hub_hands_a_batch_on_event_by_event_in_seq_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hub = StatusHub()
+    by_execution, by_workflow = _Listener(), _Listener()
+    hub.add_execution("e", by_execution)
+    hub.add_workflow("w", by_workflow)
+    key = status_key("t", "w", "e")
+    hub.feed(key, _batch(_event(1), _event(2), _event(3)))
+    hub.feed(key, _event(4).model_dump_json().encode())  # one event alone, as before batches
+    assert by_execution.seqs == by_workflow.seqs == [1, 2, 3, 4]
+
+    with caplog.at_level(logging.WARNING, logger="portico.gateway.hub"):
+        hub.feed(key, b'{"schema_version": 1, "tenant_id": "t", "events": []}')
+    assert "unreadable status event" in caplog.text
+    assert by_execution.seqs == [1, 2, 3, 4]
 
 
 def test_broker_reconnect_resyncs_execution_and_workflow_subscriptions() -> None:
@@ -136,5 +170,38 @@ async def test_republished_events_are_not_delivered_twice(alice: User, infra: An
         finally:
             await broker.stop()
         await asyncio.sleep(0.5)
+        await send(ws, {"type": "ping"})
+        assert await receive(ws) == {"type": "pong"}
+
+
+@pytest.mark.usefixtures("live_orchestrator")
+async def test_a_batch_reaches_a_websocket_subscriber_event_by_event(
+    alice: User, infra: Any
+) -> None:
+    workflow_id = await create(alice, trigger_only_graph())
+    execution_id = await run(alice, workflow_id)
+    last_seq = (await finished(alice, execution_id))["last_seq"]
+    tenant_id = (await alice.client.get("/api/me")).json()["tenant_id"]
+    ids = (tenant_id, workflow_id, execution_id)
+    # Seqs past the execution's own: only the live message can bring them, never a catch-up.
+    batch = [_event(last_seq + n, "node.running", ids) for n in (1, 2, 3)]
+    alone = _event(last_seq + 4, "node.succeeded", ids)
+    async with connect(alice) as ws:
+        await send(ws, {"type": "subscribe", "execution_id": execution_id})
+        # Sent once the status queue is bound to the execution: from now on, live events come.
+        snapshot = await receive(ws)
+        assert (snapshot["type"], snapshot["execution"]["last_seq"]) == ("snapshot", last_seq)
+        broker = RabbitBroker(infra.amqp_url)
+        await broker.start()
+        try:
+            key = status_key(tenant_id, workflow_id, execution_id)
+            await broker.publish(_batch(*batch), exchange=STATUS_EXCHANGE, routing_key=key)
+            await broker.publish(alone.model_dump_json(), exchange=STATUS_EXCHANGE, routing_key=key)
+        finally:
+            await broker.stop()
+        frames = [await receive(ws) for _ in range(4)]
+        assert [frame["type"] for frame in frames] == ["event"] * 4
+        assert [frame["event"]["seq"] for frame in frames] == [e.seq for e in (*batch, alone)]
+        assert frames[0]["event"] == batch[0].model_dump(mode="json")
         await send(ws, {"type": "ping"})
         assert await receive(ws) == {"type": "pong"}

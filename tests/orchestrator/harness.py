@@ -1,7 +1,8 @@
 """Plays everyone around the orchestrator: the gateway (commands, RPC) and the executors.
 
 `Bus` receives every `node.ready.*` on a private queue bound to `portico.nodes`, and every status
-event on one bound to `portico.status`, keyed by execution; tests answer with `NodeResult`s.
+message (a transaction's events) on one bound to `portico.status`, keyed by execution; tests
+answer with `NodeResult`s.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from faststream.rabbit import RabbitBroker
 from pydantic import BaseModel
 
 from portico_contracts.graph import WorkflowGraph
-from portico_contracts.messages import NodeError, NodeReady, NodeResult, StartExecution, StatusEvent
+from portico_contracts.messages import (
+    NodeError,
+    NodeReady,
+    NodeResult,
+    StartExecution,
+    StatusEvent,
+    StatusEvents,
+)
 from portico_contracts.queries import RpcReply
 from portico_contracts.topology import (
     COMMANDS_EXCHANGE,
@@ -93,6 +101,8 @@ class Bus:
         self.amqp_url = amqp_url
         self.ready_by_execution: dict[str, asyncio.Queue[NodeReady]] = defaultdict(asyncio.Queue)
         self.events: dict[str, list[StatusEvent]] = defaultdict(list)
+        # The seqs each status message carried, in the order the messages came.
+        self.status_messages: dict[str, list[list[int]]] = defaultdict(list)
         self.seen_ready: set[str] = set()
         self.ready_headers: dict[str, dict[str, Any]] = {}
         self.repeated_ready = 0
@@ -132,8 +142,10 @@ class Bus:
         self.ready_by_execution[ready.execution_id].put_nowait(ready)
 
     async def _on_status(self, message: AbstractIncomingMessage) -> None:
-        event = StatusEvent.model_validate_json(message.body)
-        self.events[event.execution_id].append(event)
+        # The orchestrator sends a transaction's events as one message, never one alone.
+        batch = StatusEvents.model_validate_json(message.body)
+        self.events[batch.execution_id].extend(batch.events)
+        self.status_messages[batch.execution_id].append([event.seq for event in batch.events])
         self._event_arrived.set()
 
     # --- the gateway's side ----------------------------------------------------------------

@@ -16,13 +16,20 @@ from typing import Any
 
 import pytest
 
-from portico_contracts.topology import COMMANDS_EXCHANGE, EXECUTION_START
+from portico_contracts.topology import (
+    COMMANDS_EXCHANGE,
+    EXECUTION_START,
+    NODES_EXCHANGE,
+    STATUS_EXCHANGE,
+)
 from portico_orchestrator import db
 from portico_orchestrator.app import Orchestrator
 from portico_orchestrator.step import OutboxMessage
 from tests.harness.vhosts import private_vhost
 from tests.orchestrator.conftest import Running, orchestrator_settings
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, published_seqs
+
+NODES, STATUS = NODES_EXCHANGE.name, STATUS_EXCHANGE.name
 
 _QUIET = {
     "outbox_relay_interval_s": 3600.0,
@@ -97,9 +104,10 @@ class Costs:
 
         instance.outbox._publish_one = counted  # type: ignore[method-assign]
 
-    def take(self) -> tuple[Counter[str], int]:
-        published, self.published = len(self.published), []
-        return kinds(self.log.take()), published
+    def take(self) -> tuple[Counter[str], Counter[str]]:
+        """Statements by kind, and confirmed publishes by exchange, since the last take."""
+        published, self.published = self.published, []
+        return kinds(self.log.take()), Counter(message.exchange for message in published)
 
     async def settled(self) -> None:
         """Wait for after-commit work (admission of waiting executions) to finish."""
@@ -180,10 +188,11 @@ async def test_a_two_node_execution_costs_nine_statements_and_two_commits(
         "insert_execution": 1,
         "commit": 1,
     }
-    assert start_published == 4  # node.ready + execution.started, node.succeeded, node.running
+    # node.ready; one message for execution.started, node.succeeded (the trigger), node.running
+    assert start_published == {NODES: 1, STATUS: 1}
     # No queued-executions check: nothing was queued when the execution finished.
     assert result == {"begin": 1, "lock_execution": 1, "save_step": 1, "commit": 1}
-    assert result_published == 2
+    assert result_published == {STATUS: 1}  # node.succeeded, execution.succeeded
 
     # Published rows go in one statement (its own implicit commit), not BEGIN/DELETE/COMMIT.
     await costs.instance.outbox.flush_deletes()
@@ -191,9 +200,7 @@ async def test_a_two_node_execution_costs_nine_statements_and_two_commits(
     assert flushed == {"outbox_delete": 1}
 
 
-async def test_a_chain_hop_costs_four_statements_and_three_publishes(
-    bus: Bus, costs: Costs
-) -> None:
+async def test_a_chain_hop_costs_four_statements_and_two_publishes(bus: Bus, costs: Costs) -> None:
     tenant = new_id("tenant")
     graph = make_graph(
         [TRIGGER, {"id": "a"}, {"id": "b"}, {"id": "c"}], [("t", "a"), ("a", "b"), ("b", "c")]
@@ -210,7 +217,7 @@ async def test_a_chain_hop_costs_four_statements_and_three_publishes(
     hop, published = costs.take()
     print(f"\nhop: {dict(hop)} published {published}")
     assert hop == {"begin": 1, "lock_execution": 1, "save_step": 1, "commit": 1}
-    assert published == 3  # node.ready + node.succeeded + node.running
+    assert published == {NODES: 1, STATUS: 1}  # node.ready; node.succeeded + node.running
 
 
 async def test_the_start_reply_comes_after_commit_without_waiting_for_the_publish(
@@ -234,7 +241,7 @@ async def test_the_start_reply_comes_after_commit_without_waiting_for_the_publis
         assert reply.error is None
         assert reply.result is not None
         assert (reply.result["id"], reply.result["status"]) == (command.execution_id, "running")
-        assert held == [4]  # the reply went out while its messages were still unpublished
+        assert held == [2]  # the reply went out while its messages were still unpublished
         # Read-your-writes: another connection already sees what the reply describes.
         stored = await bus.execution(tenant, command.execution_id)
         assert stored["status"] == "running"

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime
 
 from portico_contracts.messages import NodeError, NodeResult, utcnow
+from portico_orchestrator.step import STATUS_BATCH_MAX_CHARS
 from tests.orchestrator.harness import (
     TRIGGER,
     Bus,
@@ -26,6 +27,37 @@ CONDITION = {
         "default_branch": "b",
     },
 }
+
+
+async def test_each_transaction_publishes_its_status_events_as_one_message(bus: Bus) -> None:
+    tenant = new_id("tenant")
+    graph = make_graph([TRIGGER, {"id": "a"}], [("t", "a")])
+    command, _ = await bus.start(graph, tenant, payload={"k": 1})
+    await bus.answer(await bus.ready(command.execution_id), output={"a": "\u0000"})
+    assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
+    await published_seqs(bus, command.execution_id, 5)
+
+    # The start (execution.started, node.succeeded, node.running), then the result
+    # (node.succeeded, execution.succeeded): one message each, its events in seq order.
+    assert bus.status_messages[command.execution_id] == [[1, 2, 3], [4, 5]]
+    # Every event, live, is the event a replay returns (a NUL made jsonb-safe in both).
+    events = await replay(bus, tenant, command.execution_id)
+    live = [event.model_dump(mode="json") for event in bus.events[command.execution_id]]
+    assert live == events
+    assert live[3]["output"] == {"a": "\ufffd"}
+
+
+async def test_status_events_too_big_together_go_out_in_several_messages(bus: Bus) -> None:
+    tenant = new_id("tenant")
+    graph = make_graph([TRIGGER, {"id": "a"}], [("t", "a")])
+    command, _ = await bus.start(graph, tenant)
+    big = "x" * (STATUS_BATCH_MAX_CHARS + 1)
+    await bus.answer(await bus.ready(command.execution_id), output=big)
+    assert (await bus.finished(tenant, command.execution_id))["status"] == "succeeded"
+    await published_seqs(bus, command.execution_id, 5)
+    # node.succeeded carries the big output alone; execution.succeeded follows on its own.
+    assert bus.status_messages[command.execution_id] == [[1, 2, 3], [4], [5]]
+    assert bus.events[command.execution_id][3].output == big
 
 
 async def test_chain_runs_in_order_and_records_everything(bus: Bus) -> None:

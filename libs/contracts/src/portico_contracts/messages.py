@@ -6,11 +6,13 @@ Consumers refuse (dead-letter) anything that does not validate against these mod
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from portico_contracts.graph import WorkflowGraph
 
@@ -178,6 +180,66 @@ class StatusEvent(Message):
     attempt: int | None = None
     output: Any = None
     error: NodeError | None = None
+
+
+# Namespace of the uuid5 message ids of `StatusEvents`.
+STATUS_EVENTS_NAMESPACE = uuid.UUID("602e4abc-6450-4b36-848f-db54dcaa539c")
+
+
+def status_events_id(execution_id: str, first_seq: int, last_seq: int) -> str:
+    """The message id of the `StatusEvents` carrying seqs `first_seq`…`last_seq` of one
+    execution. Derived, not random: each seq is allocated once, so the same events always
+    make the same id, and a batch published again (by the outbox relay after a lost confirm)
+    is recognisably the same message."""
+    name = f"{execution_id}\x1f{first_seq}\x1f{last_seq}"
+    return str(uuid.uuid5(STATUS_EVENTS_NAMESPACE, name))
+
+
+class StatusEvents(Message):
+    """The status events of one orchestrator transaction, as one message: consecutive seqs of
+    one execution, in seq order, on the same `status.*` routing key a single `StatusEvent`
+    would take. A consumer handles them one by one, as if each had come on its own."""
+
+    execution_id: str
+    workflow_id: str
+    events: list[StatusEvent] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consecutive_events_of_one_execution(self) -> StatusEvents:
+        owner = (self.tenant_id, self.execution_id, self.workflow_id)
+        first = self.events[0].seq
+        for offset, event in enumerate(self.events):
+            if (event.tenant_id, event.execution_id, event.workflow_id) != owner:
+                raise ValueError(f"event {event.seq} belongs to another execution")
+            if event.seq != first + offset:
+                raise ValueError(f"event {event.seq} is out of order: expected {first + offset}")
+        return self
+
+
+# What a `status.*` routing key carries: a batch, or a single event (as published before
+# batches existed; one may still wait in an outbox or a queue during an upgrade).
+StatusMessage = Annotated[StatusEvents | StatusEvent, Field(union_mode="left_to_right")]
+
+
+def encode_status_events(events: Sequence[tuple[StatusEvent, str]]) -> tuple[str, str]:
+    """The message id and JSON body of the `StatusEvents` carrying `events` (not empty, in seq
+    order), each given with its own JSON.
+
+    The same text as `model_dump_json()` of the batch, but spliced from the events' JSON, which
+    the orchestrator encodes anyway for its events table: a large node output is encoded once,
+    and the live event is byte for byte the event a replay returns."""
+    first, last = events[0][0], events[-1][0]
+    message_id = status_events_id(first.execution_id, first.seq, last.seq)
+    head = {
+        "schema_version": SCHEMA_VERSION,
+        "message_id": message_id,
+        "tenant_id": first.tenant_id,
+        "execution_id": first.execution_id,
+        "workflow_id": first.workflow_id,
+    }
+    fields = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    body = f'{fields},"events":[{",".join(text for _, text in events)}]}}'
+    return message_id, body
 
 
 class NodeProgress(Message):

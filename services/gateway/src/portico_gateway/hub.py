@@ -18,12 +18,14 @@ import logging
 from collections import defaultdict
 from typing import Protocol
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from portico_contracts.messages import NodeProgress, StatusEvent
+from portico_contracts.messages import NodeProgress, StatusEvent, StatusMessage
 from portico_gateway.status_bindings import StatusBindings, execution_keys, workflow_keys
 
 logger = logging.getLogger("portico.gateway.hub")
+
+_STATUS_MESSAGE: TypeAdapter[StatusMessage] = TypeAdapter(StatusMessage)
 
 
 class LiveEvent:
@@ -105,7 +107,8 @@ class StatusHub:
         )
 
     def feed(self, routing_key: str, body: bytes) -> None:
-        """Entry point of the status consumer: one raw status event or progress chunk."""
+        """Entry point of the status consumer: one raw status message (a transaction's
+        `StatusEvents`, or a single `StatusEvent`) or progress chunk."""
         # <status|progress>.<tenant>.<workflow>.<execution>: most messages interest no socket
         # here, and the routing key says so without parsing the body.
         parts = routing_key.split(".")
@@ -119,11 +122,16 @@ class StatusHub:
             self._feed_progress(routing_key, body)
             return
         try:
-            event = StatusEvent.model_validate_json(body)
+            message = _STATUS_MESSAGE.validate_json(body)
         except ValidationError as exc:
             logger.warning("dropping unreadable status event (%s): %s", routing_key, exc)
             return
-        self.dispatch(event)
+        if isinstance(message, StatusEvent):  # one event alone, as sent before batches
+            self.dispatch(message)
+            return
+        # A transaction's events, in seq order: handed on one by one, as if each had come alone.
+        for event in message.events:
+            self.dispatch(event)
 
     def _feed_progress(self, routing_key: str, body: bytes) -> None:
         try:

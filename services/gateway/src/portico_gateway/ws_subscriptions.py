@@ -2,7 +2,8 @@
 
 Every execution's events reach the client once each, in seq order, without gaps, whether the
 client follows one execution or a whole workflow. RabbitMQ does not promise that order: the
-orchestrator publishes a transaction's events concurrently and replicas race. So each
+orchestrator publishes each transaction's events as one message, but the messages of
+successive transactions go out concurrently and replicas race. So each
 execution gets a `Sequencer`: an event that skips ahead is parked while a short grace period
 lets the missing ones arrive, and after that EventsSince fetches them from the orchestrator.
 

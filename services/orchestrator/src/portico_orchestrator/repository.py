@@ -209,6 +209,7 @@ async def insert_execution(
 ) -> Effects | None:
     """Write a new execution in its post-start state; None when the id already existed."""
     row = step.row
+    outbox = step.outbox()
     result = await _START.fetch(
         conn,
         **{
@@ -225,10 +226,10 @@ async def insert_execution(
             "max_concurrency": row.max_concurrency,
             **_row_params(step),
             **_event_params(step),
-            **_outbox_params(step),
+            **_outbox_params(step, outbox),
         },
     )
-    effects = _effects(step, result)
+    effects = _effects(step, result, outbox)
     return effects if effects.messages else None
 
 
@@ -246,6 +247,7 @@ async def load_outputs(
 async def save_step(conn: Connection, step: Step) -> Effects:
     """Write a step of an existing execution, all of it in one statement."""
     timers = step.timers
+    outbox = step.outbox()
     result = await _SAVE_STEP.fetch(
         conn,
         **{
@@ -259,10 +261,10 @@ async def save_step(conn: Connection, step: Step) -> Effects:
             "finishing": step.row.status in TERMINAL_EXECUTION_STATUSES,
             **_row_params(step),
             **_event_params(step),
-            **_outbox_params(step),
+            **_outbox_params(step, outbox),
         },
     )
-    return _effects(step, result)
+    return _effects(step, result, outbox)
 
 
 def _row_params(step: Step) -> dict[str, Any]:
@@ -289,19 +291,19 @@ def _event_params(step: Step) -> dict[str, Any]:
     }
 
 
-def _outbox_params(step: Step) -> dict[str, Any]:
+def _outbox_params(step: Step, outbox: list[OutboxMessage]) -> dict[str, Any]:
     return {
         "owner": step.owner,
-        "ob_exchanges": [m.exchange for m in step.messages],
-        "ob_keys": [m.routing_key for m in step.messages],
-        "ob_ids": [m.message_id for m in step.messages],
-        "ob_bodies": [m.body for m in step.messages],
-        "ob_headers": [dumps(m.headers) if m.headers else None for m in step.messages],
+        "ob_exchanges": [m.exchange for m in outbox],
+        "ob_keys": [m.routing_key for m in outbox],
+        "ob_ids": [m.message_id for m in outbox],
+        "ob_bodies": [m.body for m in outbox],
+        "ob_headers": [dumps(m.headers) if m.headers else None for m in outbox],
     }
 
 
-def _effects(step: Step, result: list[Any]) -> Effects:
-    by_message_id: dict[str, OutboxMessage] = {m.message_id: m for m in step.messages}
+def _effects(step: Step, result: list[Any], outbox: list[OutboxMessage]) -> Effects:
+    by_message_id: dict[str, OutboxMessage] = {m.message_id: m for m in outbox}
     sent = sorted((r["id"], by_message_id[r["message_id"]]) for r in result)
     return Effects(
         messages=sent,

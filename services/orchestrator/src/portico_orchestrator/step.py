@@ -2,7 +2,8 @@
 
 A `Step` collects node-state changes, status events (numbered under the execution's row lock),
 outgoing messages and timers; the repository then writes all of it with a fixed handful of
-statements, and the caller publishes the messages after commit.
+statements, and the caller publishes the messages after commit. The status events go out
+together, as one `StatusEvents` message per step.
 """
 
 from __future__ import annotations
@@ -15,12 +16,26 @@ from datetime import datetime
 from typing import Any
 
 from portico_contracts.ai import TokenUsage
-from portico_contracts.messages import Message, NodeError, StatusEvent, StatusEventType
+from portico_contracts.messages import (
+    Message,
+    NodeError,
+    StatusEvent,
+    StatusEventType,
+    encode_status_events,
+)
 from portico_contracts.queries import ExecutionSummary
 from portico_contracts.topology import STATUS_EXCHANGE, status_key
 from portico_orchestrator.cache import Outputs
 from portico_orchestrator.readiness import GraphIndex, NodeState
 from portico_orchestrator.usage import Spent
+
+# A step's status events go out as one message up to this size (characters of JSON, close
+# enough to bytes for a soft bound; far under the default message limit of 32 MiB): past it,
+# a message's own cost is small beside its body's.
+STATUS_BATCH_MAX_CHARS = 1024 * 1024
+
+# A status event, and its JSON as the events table stores it and its status message carries it.
+RecordedEvent = tuple[StatusEvent, str]
 
 # An escaped NUL (an odd run of backslashes, then u0000): JSON allows it, jsonb refuses it.
 _ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
@@ -169,8 +184,8 @@ class Step:
     trace: dict[str, str] | None = None  # carried on to every message this step sends
     owner: int | None = None  # the outbox owner key of the replica writing this step
     node_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
-    events: list[tuple[StatusEvent, str]] = field(default_factory=list)
-    messages: list[OutboxMessage] = field(default_factory=list)
+    events: list[RecordedEvent] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)  # status events apart
     timers: list[TimerSpec] = field(default_factory=list)
 
     @property
@@ -218,12 +233,9 @@ class Step:
             output=output,
             error=error,
         )
-        body = jsonb_safe(event.model_dump_json())
-        self.events.append((event, body))
-        key = status_key(self.row.tenant_id, self.row.workflow_id, self.row.id)
-        self.messages.append(
-            OutboxMessage(STATUS_EXCHANGE.name, key, event.message_id, body, self.trace)
-        )
+        # jsonb-safe once, here: the events table holds this text and the status message
+        # carries it as is, so a live event and its replay are the same.
+        self.events.append((event, jsonb_safe(event.model_dump_json())))
 
     def send(
         self, exchange: str, routing_key: str, message: Message, body: str | None = None
@@ -234,6 +246,21 @@ class Step:
             OutboxMessage(exchange, routing_key, message.message_id, encoded, self.trace)
         )
 
+    def outbox(self) -> list[OutboxMessage]:
+        """Every message this step publishes: those sent, then one carrying all its status
+        events (a message per transaction, not per event: most of a message's cost is per
+        message, whatever it carries), or a few if large outputs make them big. Call it once
+        per step: the status bodies are encoded here."""
+        if not self.events:
+            return self.messages
+        key = status_key(self.row.tenant_id, self.row.workflow_id, self.row.id)
+        status = []
+        for batch in _status_batches(self.events):
+            # Each event's text is jsonb-safe already, and so is a batch spliced from them.
+            message_id, body = encode_status_events(batch)
+            status.append(OutboxMessage(STATUS_EXCHANGE.name, key, message_id, body, self.trace))
+        return [*self.messages, *status]
+
     def add_timer(self, timer: TimerSpec) -> None:
         self.timers.append(timer)
 
@@ -243,6 +270,22 @@ class Step:
 
     def node_rows_json(self) -> str:
         return dumps(list(self.node_updates.values()))
+
+
+def _status_batches(events: list[RecordedEvent]) -> list[list[RecordedEvent]]:
+    """The events in runs of consecutive seqs, one run unless together they are over
+    `STATUS_BATCH_MAX_CHARS`: then each run stays under it, or is one event alone. So large
+    outputs (a fan-in of many) never add up to a message over PORTICO_MAX_MESSAGE_BYTES, which
+    the outbox would park, its events lost to live viewers, where each event alone fits."""
+    batches: list[list[RecordedEvent]] = [[]]
+    size = 0
+    for event in events:
+        if batches[-1] and size + len(event[1]) > STATUS_BATCH_MAX_CHARS:
+            batches.append([])
+            size = 0
+        batches[-1].append(event)
+        size += len(event[1])
+    return batches
 
 
 @dataclass
