@@ -10,13 +10,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from portico_contracts.graph import WorkflowGraph
 
-SCHEMA_VERSION = 1  # bump with a Literal[…] union when a message changes shape
+SCHEMA_VERSION: Final = 1  # bump with a Literal[…] union when a message changes shape
 
 
 def new_id() -> str:

@@ -17,11 +17,13 @@ from typing import Any
 
 from portico_contracts.ai import TokenUsage
 from portico_contracts.messages import (
+    SCHEMA_VERSION,
     Message,
     NodeError,
     StatusEvent,
     StatusEventType,
     encode_status_events,
+    new_id,
 )
 from portico_contracts.queries import ExecutionSummary
 from portico_contracts.topology import STATUS_EXCHANGE, status_key
@@ -221,6 +223,9 @@ class Step:
         self.row.last_seq += 1
         # Built from the state machine's own, already valid data: no validation pass.
         event = StatusEvent.model_construct(
+            # Every field given: a default factory costs model_construct a signature check.
+            schema_version=SCHEMA_VERSION,
+            message_id=new_id(),
             tenant_id=self.row.tenant_id,
             execution_id=self.row.id,
             workflow_id=self.row.workflow_id,

@@ -16,11 +16,13 @@ from typing import Any
 
 from portico_contracts.graph import Node
 from portico_contracts.messages import (
+    SCHEMA_VERSION,
     TERMINAL_EXECUTION_STATUSES,
     ExecutionInfo,
     NodeError,
     NodeReady,
     NodeResult,
+    new_id,
     utcnow,
 )
 from portico_contracts.topology import NODES_EXCHANGE, node_ready_key
@@ -255,6 +257,9 @@ class Transitions:
                 else {}
             )
             message = NodeReady.model_construct(
+                # Every field given: a default factory costs model_construct a signature check.
+                schema_version=SCHEMA_VERSION,
+                message_id=new_id(),
                 tenant_id=row.tenant_id,
                 execution_id=row.id,
                 workflow_id=row.workflow_id,
