@@ -21,29 +21,45 @@ from portico_orchestrator.service import ArrivedResult
 from portico_orchestrator.step import Effects
 from tests.harness.vhosts import private_vhost
 from tests.orchestrator.conftest import Running, orchestrator_settings
-from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, runs_by_node
+from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, replay, runs_by_node
 
 BRANCHES = 20
 
 
 class Batches:
-    """Wraps the replica's `apply_results`: the size of every batch, and a gate that holds
-    the first call until released (so the results behind it gather)."""
+    """Wraps the replica's `apply_results` (under the row lock) and `apply_results_unlocked`:
+    the size of every batch each was asked to apply, and a gate that holds the first call
+    until released (so the results behind it gather)."""
 
     def __init__(self, instance: Orchestrator) -> None:
-        self.sizes: list[int] = []
+        self.sizes: list[int] = []  # of every batch, whichever way it went
+        self.locked: list[int] = []  # of the batches that took the locked path
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
         service = instance.service
-        apply_results = service.apply_results
+        self.originals = (service.apply_results, service.apply_results_unlocked)
+        apply_results, apply_unlocked = self.originals
 
-        async def counted(conn: db.Connection, arrived: Sequence[ArrivedResult]) -> Effects:
+        async def unlocked(conn: db.Connection, arrived: Sequence[ArrivedResult]) -> Any:
             self.sizes.append(len(arrived))
             self.entered.set()
             await self.gate.wait()
+            return await apply_unlocked(conn, arrived)
+
+        async def locked(conn: db.Connection, arrived: Sequence[ArrivedResult]) -> Effects:
+            self.locked.append(len(arrived))
             return await apply_results(conn, arrived)
 
-        service.apply_results = counted  # type: ignore[method-assign]
+        service.apply_results = locked  # type: ignore[method-assign]
+        service.apply_results_unlocked = unlocked  # type: ignore[method-assign]
+
+    def restore(self, instance: Orchestrator) -> None:
+        self.gate.set()
+        service = instance.service
+        service.apply_results, service.apply_results_unlocked = self.originals  # type: ignore[method-assign]
+
+    async def first_entered(self) -> None:
+        await asyncio.wait_for(self.entered.wait(), 10)
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +89,9 @@ async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
 
 @pytest.fixture
 def batches(orchestrator: Running) -> Iterator[Batches]:
-    instance = orchestrator.instance
-    original = instance.service.apply_results
-    counted = Batches(instance)
+    counted = Batches(orchestrator.instance)
     yield counted
-    counted.gate.set()
-    instance.service.apply_results = original  # type: ignore[method-assign]
+    counted.restore(orchestrator.instance)
 
 
 def fan_out_graph() -> Any:
@@ -95,7 +108,7 @@ async def test_results_arriving_together_share_one_transaction(bus: Bus, batches
     ready = await bus.ready_set(command.execution_id, BRANCHES)
     answers = [bus.answer(one, output={"branch": one.node_id}) for one in ready.values()]
     await asyncio.gather(*answers)
-    await batches.entered.wait()  # the first result is being applied, alone…
+    await batches.first_entered()  # the first result is being applied, alone…
     await asyncio.sleep(0.3)  # …while the other nineteen arrive and wait
     batches.gate.set()
 
@@ -110,9 +123,10 @@ async def test_results_arriving_together_share_one_transaction(bus: Bus, batches
     runs = runs_by_node(finished)
     assert all(runs[branch]["status"] == "succeeded" for branch in ready)
     assert runs["b3"]["output"] == {"branch": "b3"}
-    # The first few, then all that gathered behind them in one transaction; then the merge.
+    # The first few, then all that gathered behind them in one statement; then the merge. This
+    # replica made every save, so none needed the row lock.
     first, gathered, *rest = batches.sizes
-    assert (first + gathered, rest) == (BRANCHES, [1])
+    assert (first + gathered, rest, batches.locked) == (BRANCHES, [1], [])
 
 
 async def test_a_bad_result_in_a_batch_fails_alone(bus: Bus, batches: Batches) -> None:
@@ -120,7 +134,7 @@ async def test_a_bad_result_in_a_batch_fails_alone(bus: Bus, batches: Batches) -
     command, _ = await bus.start(fan_out_graph(), tenant)
     ready = list((await bus.ready_set(command.execution_id, BRANCHES)).values())
     await bus.answer(ready[0])
-    await batches.entered.wait()
+    await batches.first_entered()
     # Names a node the execution does not have: it can never apply, and must not stop the
     # good results that share its batch.
     now = datetime.now(UTC)
@@ -147,3 +161,31 @@ async def test_a_bad_result_in_a_batch_fails_alone(bus: Bus, batches: Batches) -
     # Tried together, then one by one.
     assert batches.sizes[:2] == [1, BRANCHES]
     assert batches.sizes[2 : 2 + BRANCHES] == [1] * BRANCHES
+
+
+async def test_a_row_saved_elsewhere_meanwhile_takes_the_locked_path(
+    bus: Bus, batches: Batches, orchestrator: Running
+) -> None:
+    batches.gate.set()
+    tenant = new_id("tenant")
+    graph = make_graph([TRIGGER, {"id": "a"}, {"id": "b"}], [("t", "a"), ("a", "b")])
+    command, _ = await bus.start(graph, tenant)
+    a = await bus.ready(command.execution_id)
+    # Another replica's save (a timer, the watchdog, a cancel) moves the row on: what this
+    # replica kept is stale, and a save made on it must not take effect.
+    async with db.connection(orchestrator.instance.deps.pool) as conn:
+        await conn.execute(
+            "UPDATE orchestrator.executions SET version = version + 1 WHERE id = $1",
+            command.execution_id,
+        )
+    await bus.answer(a, output={"a": 1})
+    b = await bus.ready(command.execution_id)
+    assert b.nodes["a"] == {"output": {"a": 1}}
+    assert (batches.sizes, batches.locked) == ([1], [1])  # tried unlocked, then locked
+
+    await bus.answer(b)  # the locked save was this replica's: unlocked again
+    finished = await bus.finished(tenant, command.execution_id)
+    assert finished["status"] == "succeeded"
+    assert (batches.sizes, batches.locked) == ([1, 1], [1])
+    events = await replay(bus, tenant, command.execution_id)  # seqs 1, 2, 3… without gaps
+    assert [e["type"] for e in events].count("node.succeeded") == 3

@@ -16,7 +16,11 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from portico_contracts.dead_letter import PermanentMessageError
+from portico_contracts.sql import is_transient
+from portico_orchestrator import db
 from portico_orchestrator.service import ArrivedResult
+from portico_orchestrator.step import Effects
 from portico_orchestrator.unit_of_work import Deps
 
 logger = logging.getLogger("portico.orchestrator.fan_in")
@@ -88,10 +92,26 @@ class FanIn:
             except Exception as exc:
                 waiting.settle(exc)
 
+    async def _apply_unlocked(self, arrived: list[ArrivedResult]) -> Effects | None:
+        """One statement, no BEGIN, lock or COMMIT, when this replica made the row's last save
+        and nobody saved it since; None: take the locked path (which retries a database that
+        is briefly away, so a failure here only sends the results there)."""
+        try:
+            async with db.connection(self._deps.pool) as conn:
+                return await self._deps.service.apply_results_unlocked(conn, arrived)
+        except PermanentMessageError:
+            raise
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return None
+
     async def _apply_together(self, batch: list[_Waiting]) -> None:
         deps = self._deps
         arrived = [waiting.arrived for waiting in batch]
-        effects = await deps.transaction(lambda conn: deps.service.apply_results(conn, arrived))
+        effects = await self._apply_unlocked(arrived)
+        if effects is None:
+            effects = await deps.transaction(lambda conn: deps.service.apply_results(conn, arrived))
         await deps.after_commit(effects)
         for waiting in batch:
             waiting.settle()

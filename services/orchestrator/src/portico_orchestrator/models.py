@@ -31,6 +31,8 @@ executions = sa.Table(
     # {node_id: {"s": status, "a": attempt, "b": branch, "w": suspended}}: readiness input.
     sa.Column("node_state", JSONB, nullable=False),
     sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
+    # Bumped by every save: a save without the row lock checks nobody saved in between.
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("error", JSONB),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("started_at", _TS),

@@ -1,9 +1,11 @@
 """Persistence of execution state: the hot path's few statements, and nothing that commits.
 
 Every function takes the caller's asyncpg connection; the transaction belongs to the handler.
-A node result costs three statements whatever it changes: lock the row, (rarely) read outputs
-this replica has not cached, write everything. Bulk changes travel as one JSON array or a few
-Postgres arrays and are spread out by `unnest`, so touching forty nodes is one round trip too.
+A node result costs one statement whatever it changes when this replica made the row's last
+save (write everything, if the row's version is still the one it saved), else three: lock the
+row, (rarely) read outputs this replica has not cached, write everything. Bulk changes travel
+as one JSON array or a few Postgres arrays and are spread out by `unnest`, so touching forty
+nodes is one round trip too.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from portico_orchestrator.usage import Spent
 
 _ROW_COLUMNS = (
     "id, tenant_id, workflow_id, workflow_version, mode, trigger_node_id, status, node_state, "
-    "last_seq, error, created_at, started_at, finished_at, retry_of, "
+    "last_seq, version, error, created_at, started_at, finished_at, retry_of, "
     "input_tokens, output_tokens, total_tokens, cost_usd"
 )
 _LOCK = Query(f"SELECT {_ROW_COLUMNS} FROM orchestrator.executions WHERE id = :id FOR UPDATE")
@@ -92,12 +94,23 @@ _TENANT_QUEUED = """
     ) END
 """
 
-# Everything a step changes, in one statement (one round trip): node runs (a key present in a
-# row's JSON sets that column, even to null; an absent key keeps it), events, timers, the
-# execution row, and the outbox rows that publish it all.
+# Everything a step changes, in one statement (one round trip): the execution row, then —
+# only if that row was written — node runs (a key present in a row's JSON sets that column,
+# even to null; an absent key keeps it), events, timers and the outbox rows that publish it
+# all. With an :expected_version the row is written only while it is still at that version
+# (a save made without the row lock); without one (under the lock) it always is. One row
+# comes back whatever was written: `saved`, and each outbox row's id, if any.
 _SAVE_STEP = Query(
     f"""
-    WITH runs AS (
+    WITH ex AS (
+        UPDATE orchestrator.executions
+        SET status = :status, node_state = CAST(:node_state AS jsonb), last_seq = :last_seq,
+            error = CAST(:error AS jsonb), finished_at = :finished_at, started_at = :started_at,
+            version = version + 1
+        WHERE id = :id
+          AND (CAST(:expected_version AS bigint) IS NULL OR version = :expected_version)
+        RETURNING id
+    ), runs AS (
         UPDATE orchestrator.node_runs AS n SET
             status = u.j->>'status',
             attempt = (u.j->>'attempt')::int,
@@ -108,29 +121,29 @@ _SAVE_STEP = Query(
                               THEN (u.j->>'started_at')::timestamptz ELSE n.started_at END,
             finished_at = CASE WHEN u.j ? 'finished_at'
                                THEN (u.j->>'finished_at')::timestamptz ELSE n.finished_at END
-        FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u(j)
-        WHERE n.execution_id = :id AND n.node_id = u.j->>'node_id'
+        FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS u(j), ex
+        WHERE n.execution_id = ex.id AND n.node_id = u.j->>'node_id'
     ), ev AS (
         INSERT INTO orchestrator.events (execution_id, seq, type, node_id, at, body)
-        SELECT :id, e.seq, e.type, e.node_id, e.at, CAST(e.body AS jsonb) {_EVENTS_FROM}
+        SELECT ex.id, e.seq, e.type, e.node_id, e.at, CAST(e.body AS jsonb) {_EVENTS_FROM}, ex
     ), tm AS (
         INSERT INTO orchestrator.timers
             (execution_id, node_id, kind, attempt, due_at, dispatched_at)
-        SELECT :id, t.* FROM unnest(CAST(:tm_nodes AS text[]), CAST(:tm_kinds AS text[]),
-                                    CAST(:tm_attempts AS int[]), CAST(:tm_due AS timestamptz[]),
-                                    CAST(:tm_dispatched AS timestamptz[]))
-             AS t(node_id, kind, attempt, due_at, dispatched_at)
+        SELECT ex.id, t.* FROM unnest(CAST(:tm_nodes AS text[]), CAST(:tm_kinds AS text[]),
+                                      CAST(:tm_attempts AS int[]),
+                                      CAST(:tm_due AS timestamptz[]),
+                                      CAST(:tm_dispatched AS timestamptz[]))
+             AS t(node_id, kind, attempt, due_at, dispatched_at), ex
         ON CONFLICT (execution_id, node_id) DO NOTHING
-    ), ex AS (
-        UPDATE orchestrator.executions
-        SET status = :status, node_state = CAST(:node_state AS jsonb), last_seq = :last_seq,
-            error = CAST(:error AS jsonb), finished_at = :finished_at, started_at = :started_at
-        WHERE id = :id
+    ), ob AS (
+        INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers, owner)
+        SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb), :owner
+        {_OUTBOX_FROM}, ex
+        RETURNING id, message_id
     )
-    INSERT INTO orchestrator.outbox (exchange, routing_key, message_id, body, headers, owner)
-    SELECT o.exchange, o.routing_key, o.message_id, o.body, CAST(o.headers AS jsonb), :owner
-    {_OUTBOX_FROM}
-    RETURNING id, message_id, {_TENANT_QUEUED} AS tenant_queued
+    SELECT EXISTS (SELECT 1 FROM ex) AS saved, ob.id, ob.message_id,
+           {_TENANT_QUEUED} AS tenant_queued
+    FROM (SELECT 1) AS one LEFT JOIN ob ON true
     """
 )
 
@@ -163,6 +176,7 @@ def _row(mapping: Any) -> ExecutionRow:
         status=mapping["status"],
         states=decode_states(mapping["node_state"]),
         last_seq=mapping["last_seq"],
+        version=mapping["version"],
         created_at=mapping["created_at"],
         started_at=mapping["started_at"],
         finished_at=mapping["finished_at"],
@@ -244,8 +258,11 @@ async def load_outputs(
     return {r["node_id"]: (r["output"], r["error"]) for r in rows}
 
 
-async def save_step(conn: Connection, step: Step) -> Effects:
-    """Write a step of an existing execution, all of it in one statement."""
+async def save_step(
+    conn: Connection, step: Step, expected_version: int | None = None
+) -> Effects | None:
+    """Write a step of an existing execution, all of it in one statement; None (nothing
+    written) when `expected_version` is given and the row is no longer at it."""
     timers = step.timers
     outbox = step.outbox()
     result = await _SAVE_STEP.fetch(
@@ -259,12 +276,16 @@ async def save_step(conn: Connection, step: Step) -> Effects:
             "tm_dispatched": [t.dispatched_at for t in timers],
             "tenant_id": step.row.tenant_id,
             "finishing": step.row.status in TERMINAL_EXECUTION_STATUSES,
+            "expected_version": expected_version,
             **_row_params(step),
             **_event_params(step),
             **_outbox_params(step, outbox),
         },
     )
-    return _effects(step, result, outbox)
+    if not result[0]["saved"]:
+        return None
+    step.row.version += 1
+    return _effects(step, [r for r in result if r["id"] is not None], outbox)
 
 
 def _row_params(step: Step) -> dict[str, Any]:
@@ -314,6 +335,7 @@ def _effects(step: Step, result: list[Any], outbox: list[OutboxMessage]) -> Effe
         tenant_queued=result[0].get("tenant_queued") if result else None,
         outputs=step.learned,
         outputs_size=step.learned_size,
+        row=step.row,
     )
 
 

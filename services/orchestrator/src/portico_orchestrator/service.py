@@ -22,6 +22,7 @@ from portico_contracts.messages import (
 )
 from portico_contracts.queries import ExecutionSummary
 from portico_orchestrator import admission, readiness, repository
+from portico_orchestrator.cache import CachedExecution
 from portico_orchestrator.db import Connection
 from portico_orchestrator.dead_letters import DeadLetter
 from portico_orchestrator.readiness import NodeState
@@ -141,22 +142,64 @@ class ExecutionService(Transitions):
 
     async def apply_results(self, conn: Connection, arrived: Sequence[ArrivedResult]) -> Effects:
         """Record the outcomes of several attempts of one execution, in arrival order, as one
-        step: the branches of a fan-in that finish together share one save. Each result is
-        checked as if it came alone; duplicates and answers to attempts that are over change
-        nothing. A result naming another execution or tenant, or no such node, refuses all."""
+        step, under the row lock: the branches of a fan-in that finish together share one save.
+        Each result is checked as if it came alone; duplicates and answers to attempts that are
+        over change nothing. A result naming another execution or tenant, or no such node,
+        refuses all."""
         loaded = await self._load(conn, arrived[0].result.execution_id)
+        if loaded is None or loaded[0].tenant_id != arrived[0].result.tenant_id:
+            raise PermanentMessageError(f"unknown execution {arrived[0].result.execution_id}")
+        row, entry = loaded
+        applied = await self._apply(conn, row, entry, arrived, needs_all=False)
+        if applied is None:
+            return Effects()
+        return await self._save(conn, applied)
+
+    async def apply_results_unlocked(
+        self, conn: Connection, arrived: Sequence[ArrivedResult]
+    ) -> Effects | None:
+        """`apply_results` in one statement on an autocommit connection, without BEGIN, row
+        lock or COMMIT: applied to the row as this replica last saved it, and saved only if
+        nobody saved it since (its version). None (nothing written): call `apply_results` in a
+        transaction, because this replica holds no saved row, a result spent AI tokens (added
+        under the lock), a result does not apply to the row as kept here (the truth may have
+        moved on: only the locked row can tell a duplicate), or the row changed meanwhile."""
+        execution_id = arrived[0].result.execution_id
+        entry = self.cache.get(execution_id)
+        if entry is None or entry.row is None:
+            return None
+        if entry.row.tenant_id != arrived[0].result.tenant_id:
+            raise PermanentMessageError(f"unknown execution {execution_id}")
+        if any(spent_by(item.result) is not None for item in arrived):
+            return None
+        row = entry.row.copy()
+        step = await self._apply(conn, row, entry, arrived, needs_all=True)
+        if step is None:
+            return None
+        return await repository.save_step(conn, step, expected_version=entry.row.version)
+
+    async def _apply(
+        self,
+        conn: Connection,
+        row: ExecutionRow,
+        entry: CachedExecution,
+        arrived: Sequence[ArrivedResult],
+        *,
+        needs_all: bool,
+    ) -> Step | None:
+        """The step recording every result that answers its node's running attempt; None if
+        none does, or (`needs_all`) if any does not."""
         step: Step | None = None
         for item in arrived:
             result = item.result
-            if loaded is None or loaded[0].tenant_id != result.tenant_id:
-                raise PermanentMessageError(f"unknown execution {result.execution_id}")
-            row, entry = loaded
-            if row.id != result.execution_id:
+            if row.id != result.execution_id or row.tenant_id != result.tenant_id:
                 raise PermanentMessageError(f"result of {result.execution_id} sent with {row.id}")
             state = row.states.get(result.node_id)
             if state is None:
                 raise PermanentMessageError(f"execution {row.id} has no node '{result.node_id}'")
             if row.status in TERMINAL_EXECUTION_STATUSES or not _answers(state, result):
+                if needs_all:
+                    return None
                 continue  # a duplicate, or the answer to an attempt that is over
             spent = spent_by(result)
             if spent is not None:
@@ -171,7 +214,7 @@ class ExecutionService(Transitions):
                 self._suspend(step, result, state)
             else:
                 await self._fail(conn, step, result, item.size)
-        return Effects() if step is None else await self._save(conn, step)
+        return step
 
     async def fire_timer(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -114,6 +114,7 @@ class ExecutionRow:
     states: dict[str, NodeState]
     last_seq: int
     created_at: datetime
+    version: int = 0  # bumped by every save (see repository.save_step)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: NodeError | None = None
@@ -121,6 +122,10 @@ class ExecutionRow:
     max_concurrency: int | None = None  # the workflow's limit (written once, at creation)
     # What its AI nodes had spent when the row was read (summed by repository.add_spent).
     spent: Spent | None = None
+
+    def copy(self) -> ExecutionRow:
+        """A copy a step may change without touching this one (node states are immutable)."""
+        return replace(self, states=dict(self.states))
 
     def summary(self) -> ExecutionSummary:
         spent = self.spent or Spent(TokenUsage(), 0.0)
@@ -307,3 +312,6 @@ class Effects:
     tenant_queued: bool | None = None
     outputs: Outputs = field(default_factory=dict)
     outputs_size: int = 0
+    # The execution row as saved (its new version): what this replica may apply the next
+    # results to without the row lock.
+    row: ExecutionRow | None = None

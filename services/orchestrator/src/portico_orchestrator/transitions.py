@@ -99,8 +99,10 @@ class Transitions:
             return
         if effects.finished:
             self.cache.drop(effects.execution_id)
-        else:
-            self.cache.learn(effects.execution_id, effects.outputs, effects.outputs_size)
+            return
+        self.cache.learn(effects.execution_id, effects.outputs, effects.outputs_size)
+        if effects.row is not None:
+            self.cache.remember_row(effects.execution_id, effects.row)
 
     async def _begin(
         self,
@@ -372,7 +374,11 @@ class Transitions:
         return row, entry, state
 
     async def _save(self, conn: Connection, step: Step) -> Effects:
-        return await repository.save_step(conn, step)
+        """Save a step made under the row lock, which nothing can have changed since."""
+        effects = await repository.save_step(conn, step)
+        if effects is None:
+            raise RuntimeError(f"execution {step.row.id} was not saved under its row lock")
+        return effects
 
 
 def _timing_and_input(result: NodeResult) -> dict[str, Any]:
