@@ -3,9 +3,11 @@
 Twenty parallel branches that finish together used to queue on their execution's row lock, a
 transaction and a save each, one after the other. Now the first result of an execution starts a
 drain that applies it alone; results of the same execution arriving meanwhile wait, and the
-next round applies all of them in one transaction (`ExecutionService.apply_results`).
+next round applies all of them in one save: a single statement when this replica made the
+row's last save (`ExecutionService.apply_results_unlocked`), else one transaction under the
+row lock (`ExecutionService.apply_results`).
 
-Nothing is acked sooner: each handler returns only once the transaction holding its result
+Nothing is acked sooner: each handler returns only once the save holding its result
 committed and its effects were published. Should a batch fail, its results are applied one by
 one, so one bad result (a dead-letter case) cannot take the others down with it.
 """
