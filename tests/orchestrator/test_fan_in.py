@@ -17,6 +17,7 @@ from portico_contracts.messages import NodeResult
 from portico_contracts.topology import DEAD_LETTER_REASON_HEADER
 from portico_orchestrator import db
 from portico_orchestrator.app import Orchestrator
+from portico_orchestrator.fan_in import FanIn
 from portico_orchestrator.service import ArrivedResult
 from portico_orchestrator.step import Effects
 from tests.harness.vhosts import private_vhost
@@ -36,6 +37,7 @@ class Batches:
         self.locked: list[int] = []  # of the batches that took the locked path
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
+        self.arrived = 0  # results handed to the replica's fan-in
         service = instance.service
         self.originals = (service.apply_results, service.apply_results_unlocked)
         apply_results, apply_unlocked = self.originals
@@ -60,6 +62,16 @@ class Batches:
 
     async def first_entered(self) -> None:
         await asyncio.wait_for(self.entered.wait(), 10)
+
+    async def release_once_arrived(self, count: int) -> None:
+        """Open the gate once `count` results have reached the fan-in (each is queued there by
+        the time it counts), however slow the machine."""
+        for _ in range(500):
+            if self.arrived >= count:
+                break
+            await asyncio.sleep(0.02)
+        assert self.arrived >= count, f"only {self.arrived} of {count} results arrived"
+        self.gate.set()
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +100,15 @@ async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
 
 
 @pytest.fixture
-def batches(orchestrator: Running) -> Iterator[Batches]:
+def batches(orchestrator: Running, monkeypatch: pytest.MonkeyPatch) -> Iterator[Batches]:
     counted = Batches(orchestrator.instance)
+    apply = FanIn.apply
+
+    async def counting(fan_in: FanIn, arrived: ArrivedResult) -> None:
+        counted.arrived += 1
+        await apply(fan_in, arrived)
+
+    monkeypatch.setattr(FanIn, "apply", counting)
     yield counted
     counted.restore(orchestrator.instance)
 
@@ -108,9 +127,8 @@ async def test_results_arriving_together_share_one_transaction(bus: Bus, batches
     ready = await bus.ready_set(command.execution_id, BRANCHES)
     answers = [bus.answer(one, output={"branch": one.node_id}) for one in ready.values()]
     await asyncio.gather(*answers)
-    await batches.first_entered()  # the first result is being applied, alone…
-    await asyncio.sleep(0.3)  # …while the other nineteen arrive and wait
-    batches.gate.set()
+    await batches.first_entered()  # the first results are being applied…
+    await batches.release_once_arrived(BRANCHES)  # …while the others arrive and wait
 
     join = await bus.ready(command.execution_id)
     assert join.node_id == "join"
@@ -150,8 +168,7 @@ async def test_a_bad_result_in_a_batch_fails_alone(bus: Bus, batches: Batches) -
     await bus.send_result(bad)
     for one in ready[1:]:
         await bus.answer(one)
-    await asyncio.sleep(0.3)
-    batches.gate.set()
+    await batches.release_once_arrived(BRANCHES + 1)
 
     dead = await bus.dead_letters(bad.message_id)
     assert "no node 'nowhere'" in str((dead.headers or {})[DEAD_LETTER_REASON_HEADER])
