@@ -28,31 +28,40 @@ def orchestrator_settings(**overrides: Any) -> Settings:
 
 
 class Running:
-    """The orchestrator under test; `restart` stops it and starts a fresh replica."""
+    """The orchestrator under test, with `overrides` of its settings; `restart` stops it and
+    starts a fresh replica with the same ones."""
 
-    def __init__(self) -> None:
-        self.instance = Orchestrator(orchestrator_settings())
+    def __init__(self, **overrides: Any) -> None:
+        self.overrides = overrides
+        self.instance = Orchestrator(orchestrator_settings(**overrides))
 
     async def restart(self, pause: float = 0.0) -> None:
         import asyncio
 
         await self.instance.stop()
         await asyncio.sleep(pause)
-        self.instance = Orchestrator(orchestrator_settings())
+        self.instance = Orchestrator(orchestrator_settings(**self.overrides))
         await self.instance.start()
 
 
 @pytest.fixture(scope="module")
-async def orchestrator(infra: Any) -> AsyncIterator[Running]:
-    running = Running()
+def amqp_url(infra: Any) -> str:
+    """The vhost of a module's orchestrator and bus. A module whose replica must run alone (no
+    other suite's orchestrator taking its messages) overrides it with a private vhost."""
+    return str(infra.amqp_url)
+
+
+@pytest.fixture(scope="module")
+async def orchestrator(amqp_url: str) -> AsyncIterator[Running]:
+    running = Running(amqp_url=amqp_url)
     await running.instance.start()
     yield running
     await running.instance.stop()
 
 
 @pytest.fixture(scope="module")
-async def bus(infra: Any, orchestrator: Running) -> AsyncIterator[Bus]:
-    connected = Bus(infra.amqp_url)
+async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
+    connected = Bus(amqp_url)
     await connected.open()
     yield connected
     await connected.close()

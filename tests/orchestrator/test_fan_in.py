@@ -7,7 +7,7 @@ The replica runs in a vhost of its own, so no other suite's orchestrator takes i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from portico_orchestrator.fan_in import FanIn
 from portico_orchestrator.service import ArrivedResult
 from portico_orchestrator.step import Effects
 from tests.harness.vhosts import private_vhost
-from tests.orchestrator.conftest import Running, orchestrator_settings
+from tests.orchestrator.conftest import Running
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, replay, runs_by_node
 
 BRANCHES = 20
@@ -78,25 +78,6 @@ class Batches:
 def amqp_url(infra: Any) -> Iterator[str]:
     with private_vhost(infra, "fanin", required=True) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-async def orchestrator(amqp_url: str) -> AsyncIterator[Running]:
-    """Overrides the package's: on this module's own vhost."""
-    running = Running()
-    running.instance = Orchestrator(orchestrator_settings(amqp_url=amqp_url))
-    await running.instance.start()
-    yield running
-    await running.instance.stop()
-
-
-@pytest.fixture(scope="module")
-async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
-    """Overrides the package's: on this module's own vhost."""
-    connected = Bus(amqp_url)
-    await connected.open()
-    yield connected
-    await connected.close()
 
 
 @pytest.fixture

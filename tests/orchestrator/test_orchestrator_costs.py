@@ -26,7 +26,7 @@ from portico_orchestrator import db
 from portico_orchestrator.app import Orchestrator
 from portico_orchestrator.step import OutboxMessage
 from tests.harness.vhosts import private_vhost
-from tests.orchestrator.conftest import Running, orchestrator_settings
+from tests.orchestrator.conftest import Running
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, published_seqs
 
 NODES, STATUS = NODES_EXCHANGE.name, STATUS_EXCHANGE.name
@@ -129,15 +129,6 @@ def amqp_url(infra: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def bus(amqp_url: str, orchestrator: Running) -> AsyncIterator[Bus]:
-    """Overrides the package's: on this module's own vhost."""
-    connected = Bus(amqp_url)
-    await connected.open()
-    yield connected
-    await connected.close()
-
-
-@pytest.fixture(scope="module")
 async def orchestrator(amqp_url: str, statement_log: StatementLog) -> AsyncIterator[Running]:
     """Overrides the package's: a replica whose pool reports every statement."""
     original = db._init_connection
@@ -148,8 +139,7 @@ async def orchestrator(amqp_url: str, statement_log: StatementLog) -> AsyncItera
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(db, "_init_connection", logging_init)
-        running = Running()
-        running.instance = Orchestrator(orchestrator_settings(amqp_url=amqp_url, **_QUIET))
+        running = Running(amqp_url=amqp_url, **_QUIET)
         await running.instance.start()
     yield running
     await running.instance.stop()
