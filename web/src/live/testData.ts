@@ -18,27 +18,6 @@ export function nodeRun(nodeId: string, fields: Partial<NodeRunView> = {}): Node
   return { node_id: nodeId, node_type: "transform", status: "queued", attempt: 0, ...fields };
 }
 
-export function detail(fields: Partial<ExecutionDetail> = {}): ExecutionDetail {
-  return {
-    id: "ex1",
-    workflow_id: "wf1",
-    workflow_version: 3,
-    status: "running",
-    mode: "manual",
-    trigger_node_id: "start",
-    created_at: T0,
-    started_at: T0,
-    last_seq: 2,
-    cost_usd: 0,
-    node_runs: [
-      nodeRun("start", { node_type: "trigger.manual", status: "succeeded", attempt: 1 }),
-      nodeRun("a"),
-      nodeRun("b"),
-    ],
-    ...fields,
-  };
-}
-
 export function summary(fields: Partial<ExecutionSummary> = {}): ExecutionSummary {
   return {
     id: "ex1",
@@ -51,6 +30,19 @@ export function summary(fields: Partial<ExecutionSummary> = {}): ExecutionSummar
     started_at: T0,
     last_seq: 2,
     cost_usd: 0,
+    ...fields,
+  };
+}
+
+/** The same execution as `summary()`, with its trigger succeeded and nodes a and b queued. */
+export function detail(fields: Partial<ExecutionDetail> = {}): ExecutionDetail {
+  return {
+    ...summary(),
+    node_runs: [
+      nodeRun("start", { node_type: "trigger.manual", status: "succeeded", attempt: 1 }),
+      nodeRun("a"),
+      nodeRun("b"),
+    ],
     ...fields,
   };
 }
