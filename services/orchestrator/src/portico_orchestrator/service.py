@@ -197,7 +197,7 @@ class ExecutionService(Transitions):
             state = row.states.get(result.node_id)
             if state is None:
                 raise PermanentMessageError(f"execution {row.id} has no node '{result.node_id}'")
-            if row.status in TERMINAL_EXECUTION_STATUSES or not _answers(state, result):
+            if row.status in TERMINAL_EXECUTION_STATUSES or not _awaits(state, result.attempt):
                 if needs_all:
                     return None
                 continue  # a duplicate, or the answer to an attempt that is over
@@ -282,7 +282,7 @@ class ExecutionService(Transitions):
         if live is None:
             return Effects()
         row, entry, state = live
-        if state.status != "running" or state.attempt != attempt or state.suspended:
+        if not _awaits(state, attempt):
             return Effects()
         since = state.sent or state.dispatched
         node = entry.index.graph.node_map[node_id]
@@ -354,9 +354,9 @@ class ExecutionService(Transitions):
         return rows
 
 
-def _answers(state: NodeState, result: NodeResult) -> bool:
-    """Whether `result` reports the attempt now running (not one that is over or waiting)."""
-    return state.status == "running" and state.attempt == result.attempt and not state.suspended
+def _awaits(state: NodeState, attempt: int) -> bool:
+    """Whether the node is running `attempt` and awaits its result (not over, not suspended)."""
+    return state.status == "running" and state.attempt == attempt and not state.suspended
 
 
 def _began_at_first_dispatch(result: NodeResult, state: NodeState) -> NodeResult:
