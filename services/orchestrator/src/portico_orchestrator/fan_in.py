@@ -18,7 +18,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from portico_contracts.dead_letter import PermanentMessageError
 from portico_contracts.sql import is_transient
 from portico_orchestrator import db
 from portico_orchestrator.service import ArrivedResult
@@ -101,8 +100,6 @@ class FanIn:
         try:
             async with db.connection(self._deps.pool) as conn:
                 return await self._deps.service.apply_results_unlocked(conn, arrived)
-        except PermanentMessageError:
-            raise
         except Exception as exc:
             if not is_transient(exc):
                 raise
