@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         host=settings.host,
         port=settings.port,
         access_log=args.access_log,
+        ws_per_message_deflate=settings.ws_compression,
         log_level="info",
     )
 

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # POST /api/workflows/{id}/webhook-test listens this long for one request.
     webhook_test_listen_s: int = Field(default=120, ge=5, le=3600)
 
+    # permessage-deflate on WebSockets. Off by default, as in Socket.IO and Node's ws: status
+    # frames are small and many, and compressing each cost the gateway about a tenth of its
+    # CPU per run (and the client as much to inflate). Worth it for slow links to the editor.
+    ws_compression: bool = False
+
     # Comma-separated origins allowed by CORS (and for cookie-authenticated WebSockets).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The built editor (web/dist); served at / when set.
