@@ -9,7 +9,6 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -172,7 +171,7 @@ class _FakeMessage:
     def __init__(self, body: bytes) -> None:
         self.body = body
         self.headers: dict[str, Any] = {}
-        self.raw_message = SimpleNamespace(redelivered=False)
+        self.redelivered = False
         self.acked = self.nacked = False
 
     async def ack(self) -> None:

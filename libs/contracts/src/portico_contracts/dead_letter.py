@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from json import JSONDecodeError
 from typing import Any
 
@@ -43,7 +45,12 @@ class PermanentMessageError(Exception):
     """The message is well-formed JSON but can never succeed (say, an unknown execution)."""
 
 
-def _reason(exc: BaseException) -> str:
+# Raised by a handler for a message that can never be processed: it is dead-lettered.
+UNPROCESSABLE = (ValidationError, PermanentMessageError, UnicodeDecodeError, JSONDecodeError)
+
+
+def reason_for(exc: BaseException) -> str:
+    """Why a message that raised `exc` cannot be processed, for its dead letter."""
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
@@ -52,33 +59,66 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _deliveries(headers: dict[str, Any]) -> int:
+def _deliveries(headers: Mapping[str, Any]) -> int:
     count = headers.get(DELIVERIES_HEADER, 0)
     return count if isinstance(count, int) and not isinstance(count, bool) else 0
 
 
-async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
-    """A delivery that came back unsettled: queue a counted copy in its place, or give up."""
-    raw = msg.raw_message
-    headers = dict(getattr(raw, "headers", None) or {})
+# Whatever a consumer cannot process it acks only once one of these was published.
+@dataclass(frozen=True, slots=True)
+class Republish:
+    """Where a delivery goes instead of being processed, and with which headers: a counted
+    copy back to its own queue, or the dead letters (then `reason` says why)."""
+
+    exchange: str
+    routing_key: str
+    headers: dict[str, Any]
+    reason: str | None = None
+
+
+def to_dead_letters(
+    headers: Mapping[str, Any], exchange: str, routing_key: str, reason: str
+) -> Republish:
+    parked = dict(headers)
+    parked[DEAD_LETTER_REASON_HEADER] = reason
+    parked["x-portico-original-routing-key"] = routing_key
+    parked["x-portico-original-exchange"] = exchange
+    return Republish(DEAD_LETTER_EXCHANGE.name, "", parked, reason)
+
+
+def after_redelivery(headers: Mapping[str, Any], exchange: str, routing_key: str) -> Republish:
+    """A delivery that came back unsettled: a counted copy in its place, or, at the limit,
+    the dead letters."""
     deliveries = _deliveries(headers) + 1
     if deliveries >= DELIVERY_LIMIT:
         reason = (
             f"delivered {deliveries + 1} times without being settled: it crashed (or stalled) "
             "its consumer every time"
         )
-        await dead_letter(broker, msg, reason)
-        return
-    headers[DELIVERIES_HEADER] = deliveries
-    exchange = getattr(raw, "exchange", "") or ""
-    routing_key = getattr(raw, "routing_key", "") or ""
+        return to_dead_letters(headers, exchange, routing_key, reason)
+    copy = dict(headers)
+    copy[DELIVERIES_HEADER] = deliveries
     exchange, routing_key = _COPY_ROUTES.get(exchange, (exchange, routing_key))
+    return Republish(exchange, routing_key, copy)
+
+
+async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
+    """A delivery that came back unsettled: queue a counted copy in its place, or give up."""
+    raw = msg.raw_message
+    plan = after_redelivery(
+        getattr(raw, "headers", None) or {},
+        getattr(raw, "exchange", "") or "",
+        getattr(raw, "routing_key", "") or "",
+    )
+    if plan.reason is not None:
+        await _republish_dead(broker, msg, plan)
+        return
     try:
         await broker.publish(
             msg.body,
-            exchange=exchange,
-            routing_key=routing_key,
-            headers=headers,
+            exchange=plan.exchange,
+            routing_key=plan.routing_key,
+            headers=plan.headers,
             content_type=msg.content_type,
             persist=True,
             # The sender's own id, or none: not one FastStream made up for this delivery,
@@ -99,7 +139,11 @@ async def requeue_counted(broker: Any, msg: StreamMessage[Any]) -> None:
     # The copy answers a waiting caller; this delivery must not (FastStream would send an
     # empty reply, which the caller could not read).
     msg.reply_to = ""
-    logger.warning("message %s came back unsettled (%d so far)", msg.message_id, deliveries)
+    logger.warning(
+        "message %s came back unsettled (%d so far)",
+        msg.message_id,
+        plan.headers[DELIVERIES_HEADER],
+    )
 
 
 class DeadLetterMiddleware(BaseMiddleware):
@@ -109,24 +153,30 @@ class DeadLetterMiddleware(BaseMiddleware):
             return None
         try:
             return await call_next(msg)
-        except (ValidationError, PermanentMessageError, UnicodeDecodeError, JSONDecodeError) as exc:
-            await dead_letter(self.context.get("broker"), msg, _reason(exc))
+        except UNPROCESSABLE as exc:
+            await dead_letter(self.context.get("broker"), msg, reason_for(exc))
             return None
 
 
 async def dead_letter(broker: Any, msg: StreamMessage[Any], reason: str) -> None:
     raw = msg.raw_message
-    headers = dict(getattr(raw, "headers", None) or {})
-    headers[DEAD_LETTER_REASON_HEADER] = reason
-    headers["x-portico-original-routing-key"] = getattr(raw, "routing_key", "") or ""
-    headers["x-portico-original-exchange"] = getattr(raw, "exchange", "") or ""
+    plan = to_dead_letters(
+        getattr(raw, "headers", None) or {},
+        getattr(raw, "exchange", "") or "",
+        getattr(raw, "routing_key", "") or "",
+        reason,
+    )
+    await _republish_dead(broker, msg, plan)
+
+
+async def _republish_dead(broker: Any, msg: StreamMessage[Any], plan: Republish) -> None:
     await broker.publish(
         msg.body,
-        exchange=DEAD_LETTER_EXCHANGE,
-        headers=headers,
+        exchange=plan.exchange,
+        headers=plan.headers,
         content_type=msg.content_type,
         persist=True,
         message_id=msg.message_id,
     )
     await msg.ack()
-    logger.warning("dead-lettered message %s: %s", msg.message_id, reason)
+    logger.warning("dead-lettered message %s: %s", msg.message_id, plan.reason)

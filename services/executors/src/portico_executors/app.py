@@ -1,6 +1,7 @@
-"""Wiring: the broker, one subscriber per node type, the shared HTTP client, the lifespan.
+"""Wiring: the node.ready consumer (one queue per node type), the broker for the rest, the
+shared HTTP client, the lifespan.
 
-Concurrency: aiormq starts a task per delivery, so a subscriber runs up to `prefetch`
+Concurrency: aiormq starts a task per delivery, so the consumer runs up to `prefetch`
 messages at once; a sleeping wait or a slow HTTP call never holds up the next message.
 """
 
@@ -11,10 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker
 
-from portico_contracts.broker import undecoded
 from portico_contracts.dead_letter import DeadLetterMiddleware
 from portico_contracts.topology import (
     DEAD_LETTER_EXCHANGE,
@@ -24,14 +23,14 @@ from portico_contracts.topology import (
     RESULTS_EXCHANGE,
     RESULTS_QUEUE,
     STATUS_EXCHANGE,
-    executor_queue,
 )
 from portico_executors.ai.providers import preload as preload_ai_sdks
 from portico_executors.ai.rpc import register_ai_rpc
 from portico_executors.attempts import AttemptChecker, OrchestratorRpc
 from portico_executors.config import Settings
+from portico_executors.consumer import NodeReadyConsumer, ResultPublisher
 from portico_executors.credentials_client import CredentialsClient
-from portico_executors.handlers import RecentMessages, make_node_ready_handler
+from portico_executors.handlers import NodeReadyHandler, RecentMessages, make_node_ready_handler
 from portico_executors.http_guard import HostPolicy, guarded_client
 from portico_executors.progress import BrokerChannel, ProgressPublisher
 from portico_executors.sandbox import SandboxLimits, SandboxPool
@@ -40,13 +39,11 @@ from portico_executors.service import ExecutorService
 broker_logger = logging.getLogger("portico.executors.broker")
 
 
-def build_broker(
-    settings: Settings, service: ExecutorService, rpc: OrchestratorRpc
-) -> RabbitBroker:
-    broker = RabbitBroker(
+def build_broker(settings: Settings) -> RabbitBroker:
+    """The broker of everything but node.ready (consumer.py): AI RPC, progress, topology."""
+    return RabbitBroker(
         settings.amqp_url,
-        # Results must reach a queue: an unroutable result raises instead of vanishing.
-        default_channel=Channel(prefetch_count=settings.prefetch, on_return_raises=True),
+        default_channel=Channel(prefetch_count=settings.prefetch),
         middlewares=(DeadLetterMiddleware,),
         graceful_timeout=settings.graceful_timeout_s,
         # FastStream logs "Received"/"Processed" per message at this level: keep it below
@@ -57,22 +54,24 @@ def build_broker(
         # ~0.5 ms of CPU per message here. The handler takes the raw message (`undecoded`).
         apply_types=False,
     )
-    publisher = broker.publisher(exchange=RESULTS_EXCHANGE, routing_key=NODE_RESULT, persist=True)
-    recent = RecentMessages()  # one per process: NodeReady ids are unique across types
+
+
+def build_consumer(
+    settings: Settings, service: ExecutorService, rpc: OrchestratorRpc
+) -> tuple[NodeReadyConsumer, NodeReadyHandler]:
+    results = ResultPublisher()
+    consumer = NodeReadyConsumer(
+        settings.amqp_url,
+        settings.types,
+        settings.prefetch,
+        settings.graceful_timeout_s,
+        results,
+    )
     checker = AttemptChecker(
         rpc.ask, settings.attempt_check_window_s, settings.attempt_check_timeout_s
     )
-    for node_type in settings.types:
-        subscriber = broker.subscriber(
-            executor_queue(node_type),
-            NODES_EXCHANGE,
-            ack_policy=AckPolicy.MANUAL,
-            no_reply=True,
-            decoder=undecoded,
-            title=f"executor.{node_type}",
-        )
-        subscriber(make_node_ready_handler(service, publisher, checker, recent))
-    return broker
+    # One RecentMessages per process: NodeReady ids are unique across types.
+    return consumer, make_node_ready_handler(service, results, checker, RecentMessages())
 
 
 async def declare_topology(broker: RabbitBroker, settings: Settings) -> None:
@@ -123,7 +122,8 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
             settings, http, sandbox, credentials=credentials, progress=progress
         )
         rpc = OrchestratorRpc(settings.amqp_url)
-        broker = build_broker(settings, service, rpc)
+        broker = build_broker(settings)
+        consumer, handle_node_ready = build_consumer(settings, service, rpc)
         progress.bind(BrokerChannel(broker))
         if "ai" in settings.types:
             preload_ai_sdks()  # seconds of imports: now, not in the first node's run
@@ -132,11 +132,13 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         try:
             await declare_topology(broker, settings)
             await broker.start()
+            await consumer.start(handle_node_ready)
             yield Runtime(settings, broker, service)
         finally:
             # Waiting nodes hand their deliveries back at once; the rest finish (up to
             # graceful_timeout_s) before the channel closes and returns what is left.
             service.shutdown.set()
+            await consumer.stop()
             await broker.stop()
             await rpc.close()
             await credentials.close()
