@@ -20,6 +20,7 @@ from portico_orchestrator.app import Orchestrator
 from portico_orchestrator.fan_in import FanIn
 from portico_orchestrator.service import ArrivedResult
 from portico_orchestrator.step import Effects
+from portico_orchestrator.unit_of_work import Deps
 from tests.harness.vhosts import private_vhost
 from tests.orchestrator.conftest import Running
 from tests.orchestrator.harness import TRIGGER, Bus, make_graph, new_id, replay, runs_by_node
@@ -38,6 +39,7 @@ class Batches:
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
         self.arrived = 0  # results handed to the replica's fan-in
+        self.returned = 0  # fan-in calls that returned: their messages may be acked now
         service = instance.service
         self.originals = (service.apply_results, service.apply_results_unlocked)
         apply_results, apply_unlocked = self.originals
@@ -88,6 +90,7 @@ def batches(orchestrator: Running, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     async def counting(fan_in: FanIn, arrived: ArrivedResult) -> None:
         counted.arrived += 1
         await apply(fan_in, arrived)
+        counted.returned += 1
 
     monkeypatch.setattr(FanIn, "apply", counting)
     yield counted
@@ -187,3 +190,55 @@ async def test_a_row_saved_elsewhere_meanwhile_takes_the_locked_path(
     assert (batches.sizes, batches.locked) == ([1, 1], [1])
     events = await replay(bus, tenant, command.execution_id)  # seqs 1, 2, 3… without gaps
     assert [e["type"] for e in events].count("node.succeeded") == 3
+
+
+async def _until(condition: Any, what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_the_next_round_does_not_wait_for_the_previous_ones_publishing(
+    bus: Bus, batches: Batches, orchestrator: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round two saves on the row round one committed while round one's messages are still
+    being published; round one's results are acked only once theirs went out."""
+    batches.gate.set()
+    tenant = new_id("tenant")
+    command, _ = await bus.start(fan_out_graph(), tenant)
+    ready = list((await bus.ready_set(command.execution_id, BRANCHES)).values())
+
+    deps = orchestrator.instance.deps
+    carry_out = Deps.carry_out
+    held = asyncio.Event()
+    released = asyncio.Event()
+
+    async def hold_the_first(effects: Effects) -> None:
+        if not held.is_set():
+            held.set()
+            await released.wait()
+        await carry_out(deps, effects)
+
+    monkeypatch.setattr(deps, "carry_out", hold_the_first)
+    before = batches.returned
+    await bus.answer(ready[0])
+    await asyncio.wait_for(held.wait(), 10)  # round one committed; its publishing is held
+    for one in ready[1:]:
+        await bus.answer(one)
+
+    join = await bus.ready(command.execution_id)  # round two saved and published meanwhile
+    assert join.node_id == "join"
+    await _until(lambda: batches.returned - before == BRANCHES - 1, "round two's results")
+    await asyncio.sleep(0.1)
+    assert batches.returned - before == BRANCHES - 1  # round one's result is not acked yet
+    released.set()
+    await _until(lambda: batches.returned - before == BRANCHES, "round one's result")
+
+    await bus.answer(join)
+    finished = await bus.finished(tenant, command.execution_id)
+    assert finished["status"] == "succeeded"
+    assert batches.locked == []  # round two saved on the row round one kept, unlocked
+    events = await replay(bus, tenant, command.execution_id)
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))

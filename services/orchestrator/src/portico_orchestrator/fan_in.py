@@ -8,8 +8,10 @@ row's last save (`ExecutionService.apply_results_unlocked`), else one transactio
 row lock (`ExecutionService.apply_results`).
 
 Nothing is acked sooner: each handler returns only once the save holding its result
-committed and its effects were published. Should a batch fail, its results are applied one by
-one, so one bad result (a dead-letter case) cannot take the others down with it.
+committed and its effects were published. The next round does not wait for that publishing,
+only for the commit: it starts from the row as this replica just saved it. Should a batch fail
+before it commits, its results are applied one by one, so one bad result (a dead-letter case)
+cannot take the others down with it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class FanIn:
         self._deps = deps
         self._waiting: dict[str, list[_Waiting]] = {}  # by execution id, while it drains
         self._drains: set[asyncio.Task[None]] = set()
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def apply(self, arrived: ArrivedResult) -> None:
         """Apply `arrived` (with whatever else of its execution is waiting), commit, publish;
@@ -75,6 +78,7 @@ class FanIn:
             while queue := self._waiting[execution_id]:
                 batch, self._waiting[execution_id] = queue[:MAX_BATCH], queue[MAX_BATCH:]
                 await self._apply(batch)
+                batch = []  # settled, or settled once published
         finally:
             # Cancelled (the loop is closing): whatever is not settled goes back to its queue.
             for waiting in batch + self._waiting.pop(execution_id, []):
@@ -111,6 +115,17 @@ class FanIn:
         effects = await self._apply_unlocked(arrived)
         if effects is None:
             effects = await deps.transaction(lambda conn: deps.service.apply_results(conn, arrived))
-        await deps.after_commit(effects)
+        deps.service.committed(effects)  # the next round starts from the row saved here
+        publishing = asyncio.create_task(deps.carry_out(effects))
+        self._publishing.add(publishing)
+        publishing.add_done_callback(lambda task: self._published(batch, task))
+
+    def _published(self, batch: list[_Waiting], task: asyncio.Task[None]) -> None:
+        self._publishing.discard(task)
+        if task.cancelled():  # the loop is closing: the messages go back unacked
+            for waiting in batch:
+                waiting.done.cancel()
+            return
+        error = task.exception()
         for waiting in batch:
-            waiting.settle()
+            waiting.settle(error)

@@ -67,6 +67,10 @@ class Deps:
 
     async def after_commit(self, effects: Effects) -> None:
         self.service.committed(effects)
+        await self.carry_out(effects)
+
+    async def carry_out(self, effects: Effects) -> None:
+        """What follows a commit the service already learned of (`service.committed`)."""
         # Shielded: what committed must be published (or handed to the relay) even when this
         # handler is cancelled (a broker connection lost mid-publish cancels its consumers);
         # else the rows would stay owned by a live replica that never sends them.
