@@ -14,7 +14,7 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
-from portico_contracts.dead_letter import RETRY_PAUSE_S
+from portico_contracts.consumer import DirectConsumer
 from portico_contracts.topology import (
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
@@ -22,10 +22,9 @@ from portico_contracts.topology import (
     DELIVERIES_HEADER,
     DELIVERY_LIMIT,
     NODES_EXCHANGE,
+    executor_queue,
     node_ready_key,
 )
-from portico_executors import consumer as consumer_module
-from portico_executors.consumer import NodeReadyConsumer, ResultPublisher
 
 pytestmark = pytest.mark.asyncio
 
@@ -67,14 +66,13 @@ def node_type() -> str:
     return f"consumer-test-{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture(autouse=True)
-def _short_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert RETRY_PAUSE_S > 0  # production pauses; the test need not
-    monkeypatch.setattr(consumer_module, "RETRY_PAUSE_S", 0.01)
-
-
-def _consumer(amqp_url: str, node_type: str, graceful_timeout_s: float = 5) -> NodeReadyConsumer:
-    return NodeReadyConsumer(amqp_url, [node_type], 8, graceful_timeout_s, ResultPublisher())
+async def _consuming(amqp_url: str, node_type: str, handler: Any) -> DirectConsumer:
+    # As the executors consume node.ready, with a short pause before giving a delivery back.
+    queues = [(executor_queue(node_type), NODES_EXCHANGE)]
+    consumer = DirectConsumer(amqp_url, queues, 8, graceful_timeout_s=5, give_back_pause_s=0.01)
+    await consumer.connect()
+    await consumer.consume(handler)
+    return consumer
 
 
 async def _delete_queue(broker: Broker, node_type: str) -> None:
@@ -94,8 +92,7 @@ async def test_a_failing_handler_gives_the_delivery_back_counted(
         await message.ack()
         handled.set()
 
-    consumer = _consumer(amqp_url, node_type)
-    await consumer.start(handler)
+    consumer = await _consuming(amqp_url, node_type, handler)
     try:
         await broker.send(node_type, b"{}")
         await asyncio.wait_for(handled.wait(), 10)
@@ -117,8 +114,7 @@ async def test_a_delivery_that_always_fails_ends_in_the_dead_letters(
         calls += 1
         raise RuntimeError("fails every time")
 
-    consumer = _consumer(amqp_url, node_type)
-    await consumer.start(handler)
+    consumer = await _consuming(amqp_url, node_type, handler)
     try:
         await broker.send(node_type, b'{"poison": true}')
         dead = await _next_dead_letter(broker)
@@ -139,8 +135,7 @@ async def test_an_unreadable_body_is_dead_lettered_with_the_reason(
     async def handler(message: AbstractIncomingMessage) -> None:
         NodeReady.model_validate_json(message.body)
 
-    consumer = _consumer(amqp_url, node_type)
-    await consumer.start(handler)
+    consumer = await _consuming(amqp_url, node_type, handler)
     try:
         await broker.send(node_type, b"{not json")
         dead = await _next_dead_letter(broker)
@@ -162,8 +157,7 @@ async def test_stopping_lets_a_running_node_finish(
         await message.ack()
         finished.append("acked")
 
-    consumer = _consumer(amqp_url, node_type)
-    await consumer.start(handler)
+    consumer = await _consuming(amqp_url, node_type, handler)
     try:
         await broker.send(node_type, b"{}")
         await asyncio.wait_for(started.wait(), 10)

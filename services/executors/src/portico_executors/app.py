@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from faststream.rabbit import Channel, RabbitBroker
 
+from portico_contracts.consumer import DirectConsumer
 from portico_contracts.dead_letter import DeadLetterMiddleware
 from portico_contracts.topology import (
     DEAD_LETTER_EXCHANGE,
@@ -28,7 +29,7 @@ from portico_executors.ai.providers import preload as preload_ai_sdks
 from portico_executors.ai.rpc import register_ai_rpc
 from portico_executors.attempts import AttemptChecker, OrchestratorRpc
 from portico_executors.config import Settings
-from portico_executors.consumer import NodeReadyConsumer, ResultPublisher
+from portico_executors.consumer import ResultPublisher, node_ready_consumer
 from portico_executors.credentials_client import CredentialsClient
 from portico_executors.handlers import NodeReadyHandler, RecentMessages, make_node_ready_handler
 from portico_executors.http_guard import HostPolicy, guarded_client
@@ -58,20 +59,17 @@ def build_broker(settings: Settings) -> RabbitBroker:
 
 def build_consumer(
     settings: Settings, service: ExecutorService, rpc: OrchestratorRpc
-) -> tuple[NodeReadyConsumer, NodeReadyHandler]:
-    results = ResultPublisher()
-    consumer = NodeReadyConsumer(
-        settings.amqp_url,
-        settings.types,
-        settings.prefetch,
-        settings.graceful_timeout_s,
-        results,
+) -> tuple[DirectConsumer, ResultPublisher, NodeReadyHandler]:
+    consumer = node_ready_consumer(
+        settings.amqp_url, settings.types, settings.prefetch, settings.graceful_timeout_s
     )
+    results = ResultPublisher()
     checker = AttemptChecker(
         rpc.ask, settings.attempt_check_window_s, settings.attempt_check_timeout_s
     )
     # One RecentMessages per process: NodeReady ids are unique across types.
-    return consumer, make_node_ready_handler(service, results, checker, RecentMessages())
+    handler = make_node_ready_handler(service, results, checker, RecentMessages())
+    return consumer, results, handler
 
 
 async def declare_topology(broker: RabbitBroker, settings: Settings) -> None:
@@ -123,7 +121,7 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         )
         rpc = OrchestratorRpc(settings.amqp_url)
         broker = build_broker(settings)
-        consumer, handle_node_ready = build_consumer(settings, service, rpc)
+        consumer, results, handle_node_ready = build_consumer(settings, service, rpc)
         progress.bind(BrokerChannel(broker))
         if "ai" in settings.types:
             preload_ai_sdks()  # seconds of imports: now, not in the first node's run
@@ -132,7 +130,9 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         try:
             await declare_topology(broker, settings)
             await broker.start()
-            await consumer.start(handle_node_ready)
+            await consumer.connect()
+            await results.connect(consumer)
+            await consumer.consume(handle_node_ready)
             yield Runtime(settings, broker, service)
         finally:
             # Waiting nodes hand their deliveries back at once; the rest finish (up to
