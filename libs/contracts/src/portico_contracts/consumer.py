@@ -7,7 +7,8 @@ its own measured overhead per hop; these two queues are consumed here instead. T
 - a delivery that came back unsettled (`redelivered`: its consumer died holding it) is not run;
   a copy counting its returns goes back to its queue, and at the limit to the dead letters;
 - a handler that raises one of `UNPROCESSABLE` has its message dead-lettered with the reason;
-- a handler that fails otherwise gives the delivery back after a pause, so a bug that fails
+- a handler that raises FastStream's `NackMessage` has its delivery given back at once (it
+  paused already); one that fails otherwise gives it back after a pause, so a bug that fails
   every time ends in the dead letters, counted, instead of looping.
 
 Acks belong to the handler. Stopping cancels the consumers, lets the handlers in progress
@@ -30,6 +31,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from faststream.exceptions import NackMessage
 from faststream.rabbit import RabbitExchange, RabbitQueue
 
 from portico_contracts.dead_letter import (
@@ -146,6 +148,9 @@ class DirectConsumer:
             return
         try:
             await handler(message)
+        except NackMessage:  # the handler paused already (a database that stays away)
+            if not message.processed:
+                await message.nack(requeue=True)
         except UNPROCESSABLE as exc:
             plan = to_dead_letters(
                 message.headers,

@@ -1,4 +1,5 @@
-"""Wiring: the broker and its subscribers, the database engine, the outbox and timer tasks."""
+"""Wiring: the broker and its subscribers, the node.result consumer, the database engine, the
+outbox and timer tasks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from faststream.rabbit import RabbitBroker
 from faststream.rabbit.schemas import Channel
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from portico_contracts.consumer import DirectConsumer
 from portico_contracts.dead_letter import DeadLetterMiddleware
+from portico_contracts.topology import RESULTS_EXCHANGE, RESULTS_QUEUE
 from portico_orchestrator import db, events, handlers, triggers
 from portico_orchestrator.cache import ExecutionCache
 from portico_orchestrator.config import Settings
@@ -23,6 +26,8 @@ from portico_orchestrator.unit_of_work import Deps
 from portico_orchestrator.watchdog import Watchdog
 
 logger = logging.getLogger("portico.orchestrator")
+# How long a stopping replica lets the messages in hand finish.
+_GRACEFUL_TIMEOUT_S = 15.0
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -56,7 +61,7 @@ def create_broker(settings: Settings) -> RabbitBroker:
         # FastStream logs every message at `log_level`; DEBUG keeps that off the hot path.
         logger=logging.getLogger("portico.orchestrator.broker"),
         log_level=logging.DEBUG,
-        graceful_timeout=15.0,
+        graceful_timeout=_GRACEFUL_TIMEOUT_S,
         # Handlers take the message itself (see handlers.py); no dependency injection needed.
         apply_types=False,
     )
@@ -88,6 +93,12 @@ class Orchestrator:
             self.service, self.deps.apply, self.settings, metrics=self.deps.metrics
         )
         self.cron = CronLoop(self.deps, self.settings)
+        self.results = DirectConsumer(
+            self.settings.amqp_url,
+            [(RESULTS_QUEUE, RESULTS_EXCHANGE)],
+            self.settings.prefetch,
+            _GRACEFUL_TIMEOUT_S,
+        )
         handlers.register(self.deps)
         triggers.register(self.deps)
         events.register(self.deps)
@@ -102,6 +113,8 @@ class Orchestrator:
         self.service.owner = self.outbox.owner
 
     async def start_background(self) -> None:
+        await self.results.connect()
+        await self.results.consume(handlers.node_result_handler(self.deps))
         self.outbox.start()
         self.timers.start(self.deps.pool)
         self.cron.start(self.deps.pool)
@@ -109,6 +122,10 @@ class Orchestrator:
         if self.settings.metrics_port is not None:
             self.deps.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         logger.info("orchestrator started (outbox owner %d)", self.outbox.owner)
+
+    async def stop_consuming(self) -> None:
+        """Before the broker stops: node.result finishes what it holds, like the broker."""
+        await self.results.stop()
 
     async def close(self) -> None:
         """After the broker stopped consuming (and finished what it had): stop the rest."""
@@ -127,6 +144,7 @@ class Orchestrator:
         await self.start_background()
 
     async def stop(self) -> None:
+        await self.stop_consuming()
         await self.broker.stop()
         await self.close()
 
@@ -136,6 +154,7 @@ class Orchestrator:
             logger=logger,
             on_startup=[self.open],
             after_startup=[self.start_background],
+            on_shutdown=[self.stop_consuming],
             after_shutdown=[self.close],
         )
 

@@ -1,4 +1,7 @@
-"""Thin FastStream subscribers: parse, run the service in one transaction, publish after commit.
+"""Thin subscribers: parse, run the service in one transaction, publish after commit.
+
+All on FastStream but node.result, which every node's result passes through: it is consumed
+on plain aio-pika (`portico_contracts.consumer`) with the same dead-letter rules.
 
 Each handler gets the message itself (`portico_contracts.broker.undecoded`, no FastDepends)
 and parses its bytes with pydantic, so a body that is not even JSON still gets a proper answer.
@@ -9,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
+from aio_pika.abc import AbstractIncomingMessage
 from faststream.exceptions import NackMessage
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.message import RabbitMessage
@@ -19,6 +24,7 @@ from faststream.rabbit.schemas.constants import REPLY_TO_QUEUE_EXCHANGE_DELIMITE
 from pydantic import TypeAdapter, ValidationError
 
 from portico_contracts.broker import undecoded
+from portico_contracts.consumer import Handler
 from portico_contracts.dead_letter import PermanentMessageError, dead_letter
 from portico_contracts.messages import CancelExecution, NodeResult, StartExecution
 from portico_contracts.queries import (
@@ -46,8 +52,6 @@ from portico_contracts.topology import (
     DELIVERIES_HEADER,
     ORCHESTRATOR_DEAD_LETTERS_QUEUE,
     ORCHESTRATOR_RPC_QUEUE,
-    RESULTS_EXCHANGE,
-    RESULTS_QUEUE,
 )
 from portico_orchestrator import db, dead_letters, retrying, schedules, views
 from portico_orchestrator.fan_in import FanIn
@@ -63,14 +67,23 @@ _NUL_IN_TEXT = "22021"
 TRACE_HEADERS = ("traceparent", "tracestate")
 
 
-def trace_of(message: RabbitMessage) -> dict[str, str] | None:
+class Delivery(Protocol):
+    """What these helpers read of a message, whichever client received it."""
+
+    @property
+    def headers(self) -> Mapping[str, Any]: ...
+    @property
+    def message_id(self) -> str | None: ...
+
+
+def trace_of(message: Delivery) -> dict[str, str] | None:
     """The W3C trace context a message came with, to send along on what it causes."""
     found = {name: str(message.headers[name]) for name in TRACE_HEADERS if name in message.headers}
     return found or None
 
 
 @asynccontextmanager
-async def requeue_or_park(message: RabbitMessage) -> AsyncIterator[None]:
+async def requeue_or_park(message: Delivery) -> AsyncIterator[None]:
     """When handling fails: an infrastructure failure (the database down for longer than the
     in-process retries) puts the message back after a pause, counted towards its delivery
     limit; any other error (a bug) gets one more try and is then dead-lettered, so it cannot
@@ -127,9 +140,23 @@ async def refuse(deps: Deps, message: RabbitMessage, reason: str) -> RpcReply:
     return RpcReply(error=RpcError(code="invalid_request", message=reason[:2000]))
 
 
+def node_result_handler(deps: Deps) -> Handler:
+    """node.result, on `portico_contracts.consumer` (every node's result passes here): acked
+    once applied and what that caused is published; a body that does not parse is
+    dead-lettered by the consumer."""
+    fan_in = FanIn(deps)  # results of one execution that arrive together share a commit
+
+    async def node_result(message: AbstractIncomingMessage) -> None:
+        result = NodeResult.model_validate_json(message.body)
+        async with requeue_or_park(message):
+            await fan_in.apply(ArrivedResult(result, len(message.body), trace_of(message)))
+        await message.ack()
+
+    return node_result
+
+
 def register(deps: Deps) -> None:
     broker = deps.broker
-    fan_in = FanIn(deps)  # results of one execution that arrive together share a commit
 
     @broker.subscriber(COMMAND_START_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
     async def start_execution(message: RabbitMessage) -> RpcReply | None:
@@ -155,12 +182,6 @@ def register(deps: Deps) -> None:
             # Acked only after this: a crash before the publish leaves the rows to the relay.
             await deps.after_commit(effects)
         return None
-
-    @broker.subscriber(RESULTS_QUEUE, RESULTS_EXCHANGE, decoder=undecoded)
-    async def node_result(message: RabbitMessage) -> None:
-        result = NodeResult.model_validate_json(message.body)
-        async with requeue_or_park(message):
-            await fan_in.apply(ArrivedResult(result, len(message.body), trace_of(message)))
 
     @broker.subscriber(COMMAND_CANCEL_QUEUE, COMMANDS_EXCHANGE, decoder=undecoded)
     async def cancel_execution(message: RabbitMessage) -> None:
