@@ -10,6 +10,9 @@ back (`x-portico-deliveries`) is queued in its place and the original acked, so 
 survives the next crash. At `DELIVERY_LIMIT` the message is dead-lettered instead. This costs
 nothing until a delivery comes back. (A crash between queueing the copy and acking the
 original leaves both: consumers treat a counted copy as a possible repeat anyway.)
+
+Where a delivery goes instead is decided by plain functions (`after_redelivery`,
+`to_dead_letters`), so the consumer on plain aio-pika (consumer.py) follows the same rules.
 """
 
 from __future__ import annotations
