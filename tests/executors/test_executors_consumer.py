@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aio_pika
@@ -66,17 +67,21 @@ def node_type() -> str:
     return f"consumer-test-{uuid.uuid4().hex[:8]}"
 
 
-async def _consuming(amqp_url: str, node_type: str, handler: Any) -> DirectConsumer:
-    # As the executors consume node.ready, with a short pause before giving a delivery back.
+@asynccontextmanager
+async def consuming(
+    amqp_url: str, broker: Broker, node_type: str, handler: Any
+) -> AsyncIterator[DirectConsumer]:
+    """As the executors consume node.ready, with a short pause before giving a delivery back;
+    stopped (again, if the test did) and its queue deleted afterwards."""
     queues = [(executor_queue(node_type), NODES_EXCHANGE)]
     consumer = DirectConsumer(amqp_url, queues, 8, graceful_timeout_s=5, give_back_pause_s=0.01)
     await consumer.connect()
     await consumer.consume(handler)
-    return consumer
-
-
-async def _delete_queue(broker: Broker, node_type: str) -> None:
-    await broker.channel.queue_delete(f"executor.{node_type}")
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+        await broker.channel.queue_delete(executor_queue(node_type).name)
 
 
 async def test_a_failing_handler_gives_the_delivery_back_counted(
@@ -92,13 +97,9 @@ async def test_a_failing_handler_gives_the_delivery_back_counted(
         await message.ack()
         handled.set()
 
-    consumer = await _consuming(amqp_url, node_type, handler)
-    try:
+    async with consuming(amqp_url, broker, node_type, handler):
         await broker.send(node_type, b"{}")
         await asyncio.wait_for(handled.wait(), 10)
-    finally:
-        await consumer.stop()
-        await _delete_queue(broker, node_type)
     # The given-back delivery came back flagged redelivered and was replaced by a counted copy.
     assert seen == [None, 1]
     assert await broker.dead.get(fail=False) is None
@@ -114,13 +115,9 @@ async def test_a_delivery_that_always_fails_ends_in_the_dead_letters(
         calls += 1
         raise RuntimeError("fails every time")
 
-    consumer = await _consuming(amqp_url, node_type, handler)
-    try:
+    async with consuming(amqp_url, broker, node_type, handler):
         await broker.send(node_type, b'{"poison": true}')
         dead = await _next_dead_letter(broker)
-    finally:
-        await consumer.stop()
-        await _delete_queue(broker, node_type)
     assert dead.body == b'{"poison": true}'
     assert "without being settled" in str(dead.headers[DEAD_LETTER_REASON_HEADER])
     assert dead.headers["x-portico-original-routing-key"] == node_ready_key(node_type)
@@ -135,13 +132,9 @@ async def test_an_unreadable_body_is_dead_lettered_with_the_reason(
     async def handler(message: AbstractIncomingMessage) -> None:
         NodeReady.model_validate_json(message.body)
 
-    consumer = await _consuming(amqp_url, node_type, handler)
-    try:
+    async with consuming(amqp_url, broker, node_type, handler):
         await broker.send(node_type, b"{not json")
         dead = await _next_dead_letter(broker)
-    finally:
-        await consumer.stop()
-        await _delete_queue(broker, node_type)
     assert "invalid NodeReady" in str(dead.headers[DEAD_LETTER_REASON_HEADER])
 
 
@@ -157,8 +150,7 @@ async def test_stopping_lets_a_running_node_finish(
         await message.ack()
         finished.append("acked")
 
-    consumer = await _consuming(amqp_url, node_type, handler)
-    try:
+    async with consuming(amqp_url, broker, node_type, handler) as consumer:
         await broker.send(node_type, b"{}")
         await asyncio.wait_for(started.wait(), 10)
         await consumer.stop()
@@ -167,8 +159,6 @@ async def test_stopping_lets_a_running_node_finish(
             f"executor.{node_type}", durable=True, passive=True
         )
         assert queue.declaration_result.message_count == 0
-    finally:
-        await _delete_queue(broker, node_type)
 
 
 async def _next_dead_letter(broker: Broker) -> aio_pika.abc.AbstractIncomingMessage:

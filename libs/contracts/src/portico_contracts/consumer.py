@@ -47,7 +47,8 @@ from portico_contracts.topology import DEAD_LETTER_EXCHANGE
 logger = logging.getLogger("portico.consumer")
 
 Handler = Callable[[AbstractIncomingMessage], Awaitable[None]]
-_PUBLISH_TIMEOUT_S = 10.0
+# How long a publish waits for the broker's confirm.
+PUBLISH_TIMEOUT_S = 10.0
 
 
 class DirectConsumer:
@@ -176,7 +177,7 @@ class DirectConsumer:
                     headers=plan.headers,
                 ),
                 routing_key=plan.routing_key,
-                timeout=_PUBLISH_TIMEOUT_S,
+                timeout=PUBLISH_TIMEOUT_S,
             )
         except Exception as exc:
             logger.warning("could not re-route message %s (%r)", message.message_id, exc)

@@ -8,10 +8,8 @@ from collections.abc import Sequence
 import aio_pika
 from aio_pika.abc import AbstractExchange, FieldValue
 
-from portico_contracts.consumer import DirectConsumer
+from portico_contracts.consumer import PUBLISH_TIMEOUT_S, DirectConsumer
 from portico_contracts.topology import NODE_RESULT, NODES_EXCHANGE, RESULTS_EXCHANGE, executor_queue
-
-_PUBLISH_TIMEOUT_S = 10.0
 
 
 def node_ready_consumer(
@@ -52,5 +50,5 @@ class ResultPublisher:
             ),
             routing_key=NODE_RESULT,
             mandatory=True,
-            timeout=_PUBLISH_TIMEOUT_S,
+            timeout=PUBLISH_TIMEOUT_S,
         )

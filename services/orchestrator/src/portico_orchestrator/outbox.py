@@ -25,6 +25,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection, FieldValue
 from aiormq.abc import DeliveredMessage
 
+from portico_contracts.consumer import PUBLISH_TIMEOUT_S
 from portico_contracts.nodes import NODE_TYPES
 from portico_contracts.topology import (
     DEAD_LETTER_EXCHANGE,
@@ -65,7 +66,6 @@ _BACK_OFF = db.Query(
     WHERE id = ANY(CAST(:ids AS bigint[]))
     """
 )
-_PUBLISH_TIMEOUT_S = 10.0
 
 Row = tuple[int, OutboxMessage]
 # Told, after the relay's transaction deleted them, of rows that will never be published.
@@ -240,7 +240,7 @@ class Outbox:
             ),
             routing_key=message.routing_key,
             mandatory=is_node_ready,
-            timeout=_PUBLISH_TIMEOUT_S,
+            timeout=PUBLISH_TIMEOUT_S,
         )
         return not isinstance(confirmation, DeliveredMessage)
 
